@@ -1,0 +1,97 @@
+// The messages of the topology protocol, as typed values. The core and the simulator pass
+// these in memory; src/wire encodes them to protobuf frames for real links (and the
+// simulator can route every message through that codec to prove the two paths agree).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "myco/types.hpp"
+
+namespace myco {
+
+// Why a Hello was sent. A dialer states its intent; the listener answers with an accept.
+enum class HelloIntent : uint8_t {
+  kJoin = 0,        // "I am new: start random walks for me" (temporary link, not an active one)
+  kNeighbor = 1,    // "be my active neighbour"
+  kAccept = 2,      // reply to kNeighbor: the link is now active on both sides
+  kAcceptJoin = 3,  // reply to kJoin: walks started, PeerExchange follows
+};
+
+// A known peer as exchanged by PEX: who, where, and how connected it was when last heard of.
+struct PeerRecord {
+  NodeId id;
+  std::string address;
+  uint32_t degree = 0;
+
+  bool operator==(const PeerRecord&) const = default;
+};
+
+struct Hello {
+  std::shared_ptr<const NodeInfo> info;  // shared: Hello is copied along walks and queues
+  HelloIntent intent = HelloIntent::kNeighbor;
+  uint32_t degree = 0;  // sender's active-view size, for preferential attachment
+};
+
+struct PeerExchange {
+  std::vector<PeerRecord> peers;
+  bool reply_wanted = false;  // a shuffle request; the answer carries reply_wanted = false
+};
+
+struct Ping {
+  uint64_t seq = 0;
+  int64_t rtt_us = -1;  // the sender's current RTT estimate for this link (-1: none yet)
+};
+
+struct Pong {
+  uint64_t seq = 0;
+};
+
+enum class DisconnectReason : uint8_t {
+  kShutdown = 0,     // the sender is leaving the network
+  kFull = 1,         // the sender is at max_connections
+  kDuplicate = 2,    // already linked through another connection
+  kTimeout = 3,      // heartbeat or handshake timeout
+  kProtocol = 4,     // the peer broke the protocol (bad message, wrong version)
+  kNotAdmitted = 5,  // admission failed
+  kJoinDone = 6,     // the temporary join link is no longer needed
+};
+
+const char* DisconnectReasonName(DisconnectReason reason);
+
+struct Disconnect {
+  DisconnectReason reason = DisconnectReason::kShutdown;
+  std::string detail;
+  std::vector<PeerRecord> alternatives;  // where the dialer may try instead (on kFull)
+};
+
+// A random walk that finds a new neighbour for `origin` (HyParView's ForwardJoin, used here for
+// preferential attachment: a walk on the graph ends at a node with probability proportional to
+// its degree + 1, because every node has one virtual self-loop).
+struct Walk {
+  NodeId origin;
+  std::string origin_address;
+  uint32_t ttl = 0;              // steps left
+  uint32_t extensions_left = 0;  // extra steps allowed when the endpoint cannot accept
+};
+
+// One node's neighbour list, flooded within a radius to build topology maps.
+struct NeighbourList {
+  NodeId origin;
+  uint64_t version = 0;  // larger is newer; the origin increments it on every change
+  uint32_t hops_left = 0;
+  std::vector<NodeId> neighbours;
+};
+
+using Message = std::variant<Hello, PeerExchange, Ping, Pong, Disconnect, Walk, NeighbourList>;
+
+const char* MessageName(const Message& message);
+
+// An estimate of the encoded size in bytes (used for traffic accounting and link bandwidth in the
+// simulator without running the codec).
+uint32_t EstimatedWireBytes(const Message& message);
+
+}  // namespace myco
