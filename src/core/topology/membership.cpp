@@ -576,6 +576,18 @@ void Membership::Maintain(TimePoint now, Out& out) {
     ++in_flight;
     --needed;
   }
+  // Retry one peer that failed before, once its backoff has passed, even when we need nobody:
+  // if it was cut off by a partition that has healed, this link is what re-merges the two sides.
+  if (DialsInFlight() < config_.dials_in_flight_max &&
+      active_count_ + in_flight < config_.max_connections) {
+    for (const PassivePeer& p : passive_) {
+      if (p.failures == 0 || p.retry_after > now) continue;
+      if (DialPeer(now, p.record.address, p.record.id, HelloIntent::kNeighbor, out)) {
+        ++in_flight;
+        break;
+      }
+    }
+  }
   // Isolated and nobody to dial: go back to the bootstrap addresses, with backoff.
   if (active_count_ == 0 && in_flight == 0 && !bootstrap_.empty() &&
       now >= bootstrap_retry_after_) {
