@@ -1,0 +1,474 @@
+// Conversion between typed messages and the protobuf Envelope, with the decoder's validation.
+// See codec.hpp for the guarantees. Decoding is parse (protobuf, which bounds nesting and never
+// reads past the buffer) -> structural checks while converting (ids, enums, oneof, list counts
+// before any list is copied) -> ValidateMessage on the typed result (text, hops, numbers).
+#include "wire/codec.hpp"
+
+#include <cassert>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "wire/frame.hpp"
+#include "wire/myco.pb.h"
+
+namespace myco {
+
+namespace {
+
+// ---- field names in errors, built only when a check fails ----
+
+// A dotted path such as "peer_exchange.peers[3].address".
+struct FieldName {
+  static constexpr size_t kNoIndex = std::numeric_limits<size_t>::max();
+
+  const char* base;
+  size_t index = kNoIndex;
+  const char* leaf = nullptr;
+
+  std::string str() const {
+    std::string out = base;
+    if (index != kNoIndex) out += "[" + std::to_string(index) + "]";
+    if (leaf != nullptr) out += std::string(".") + leaf;
+    return out;
+  }
+};
+
+Error FieldError(ErrorCode code, const FieldName& name, const std::string& what) {
+  return MakeError(code, name.str() + ": " + what);
+}
+
+// ---- checks shared by decoding and ValidateMessage ----
+
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. Text ends up in logs,
+// the JSON API and the dashboard, which all need valid UTF-8.
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<uint8_t>(text[i]);
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length;
+    uint32_t code_point;
+    uint32_t code_point_min;
+    if ((lead & 0xe0) == 0xc0) {
+      length = 2, code_point = lead & 0x1f, code_point_min = 0x80;
+    } else if ((lead & 0xf0) == 0xe0) {
+      length = 3, code_point = lead & 0x0f, code_point_min = 0x800;
+    } else if ((lead & 0xf8) == 0xf0) {
+      length = 4, code_point = lead & 0x07, code_point_min = 0x10000;
+    } else {
+      return false;
+    }
+    if (text.size() - i < length) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<uint8_t>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code_point = code_point << 6 | (next & 0x3f);
+    }
+    if (code_point < code_point_min || code_point > 0x10ffff ||
+        (code_point >= 0xd800 && code_point <= 0xdfff)) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+Status CheckText(std::string_view text, size_t bytes_max, const FieldName& name) {
+  if (text.size() > bytes_max) {
+    return FieldError(ErrorCode::kTooLarge, name,
+                      std::to_string(text.size()) + " bytes, max " + std::to_string(bytes_max));
+  }
+  if (!IsValidUtf8(text)) return FieldError(ErrorCode::kParse, name, "not valid UTF-8");
+  return {};
+}
+
+Status CheckCount(size_t count, size_t count_max, const FieldName& name) {
+  if (count <= count_max) return {};
+  return FieldError(ErrorCode::kTooLarge, name,
+                    std::to_string(count) + " entries, max " + std::to_string(count_max));
+}
+
+Status CheckTexts(const std::vector<std::string>& texts, const char* name) {
+  if (auto s = CheckCount(texts.size(), kNodeInfoListItemsMax, {name}); !s) return s;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (auto s = CheckText(texts[i], kTextBytesMax, {name, i}); !s) return s;
+  }
+  return {};
+}
+
+Status CheckHops(uint32_t hops, const FieldName& name) {
+  if (hops <= kHopsMax) return {};
+  return FieldError(ErrorCode::kTooLarge, name,
+                    std::to_string(hops) + ", max " + std::to_string(kHopsMax));
+}
+
+// Capacities feed scores and sums; a NaN or infinity would poison every one of them.
+Status CheckCapacity(double capacity, const FieldName& name) {
+  if (std::isfinite(capacity) && capacity >= 0) return {};
+  return FieldError(ErrorCode::kParse, name, "must be finite and >= 0");
+}
+
+Status CheckPeers(const std::vector<PeerRecord>& peers, const char* name) {
+  if (auto s = CheckCount(peers.size(), kPeerRecordsMax, {name}); !s) return s;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    if (auto s = CheckText(peers[i].address, kTextBytesMax, {name, i, "address"}); !s) return s;
+  }
+  return {};
+}
+
+Status CheckNodeInfo(const NodeInfo& info) {
+  const std::pair<std::string_view, const char*> texts[] = {
+      {info.name, "hello.info.name"},
+      {info.node_type, "hello.info.node_type"},
+      {info.location.region, "hello.info.location.region"},
+      {info.location.datacenter, "hello.info.location.datacenter"},
+  };
+  for (const auto& [text, name] : texts) {
+    if (auto s = CheckText(text, kTextBytesMax, {name}); !s) return s;
+  }
+  const std::pair<double, const char*> capacities[] = {
+      {info.cpu_capacity, "hello.info.cpu_capacity"},
+      {info.memory_capacity, "hello.info.memory_capacity"},
+      {info.knowledge_capacity, "hello.info.knowledge_capacity"},
+  };
+  for (const auto& [capacity, name] : capacities) {
+    if (auto s = CheckCapacity(capacity, {name}); !s) return s;
+  }
+  if (auto s = CheckTexts(info.specializations, "hello.info.specializations"); !s) return s;
+  if (auto s = CheckTexts(info.interests, "hello.info.interests"); !s) return s;
+  if (auto s = CheckTexts(info.listen_addresses, "hello.info.listen_addresses"); !s) return s;
+  if (info.protocol_version == 0) {
+    return FieldError(ErrorCode::kParse, {"hello.info.protocol_version"}, "missing (0)");
+  }
+  return {};
+}
+
+struct Validator {
+  Status operator()(const Hello& m) const {
+    if (!m.info) return FieldError(ErrorCode::kParse, {"hello.info"}, "missing");
+    if (m.intent > HelloIntent::kAcceptJoin) {
+      return FieldError(ErrorCode::kParse, {"hello.intent"}, "out of range");
+    }
+    return CheckNodeInfo(*m.info);
+  }
+  Status operator()(const PeerExchange& m) const {
+    return CheckPeers(m.peers, "peer_exchange.peers");
+  }
+  Status operator()(const Ping& m) const {
+    if (m.rtt_us >= -1) return {};
+    return FieldError(ErrorCode::kParse, {"ping.rtt_us"}, "must be >= -1");
+  }
+  Status operator()(const Pong&) const { return {}; }
+  Status operator()(const Disconnect& m) const {
+    if (m.reason > DisconnectReason::kJoinDone) {
+      return FieldError(ErrorCode::kParse, {"disconnect.reason"}, "out of range");
+    }
+    if (auto s = CheckText(m.detail, kDetailBytesMax, {"disconnect.detail"}); !s) return s;
+    return CheckPeers(m.alternatives, "disconnect.alternatives");
+  }
+  Status operator()(const Walk& m) const {
+    if (auto s = CheckText(m.origin_address, kTextBytesMax, {"walk.origin_address"}); !s) return s;
+    if (auto s = CheckHops(m.ttl, {"walk.ttl"}); !s) return s;
+    return CheckHops(m.extensions_left, {"walk.extensions_left"});
+  }
+  Status operator()(const NeighbourList& m) const {
+    if (auto s = CheckHops(m.hops_left, {"neighbour_list.hops_left"}); !s) return s;
+    return CheckCount(m.neighbours.size(), kNeighboursMax, {"neighbour_list.neighbours"});
+  }
+};
+
+// ---- typed -> protobuf ----
+
+void IdToWire(const NodeId& id, std::string* out) {
+  out->assign(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+}
+
+void PeerToWire(const PeerRecord& in, wire::PeerRecord* out) {
+  IdToWire(in.id, out->mutable_id());
+  out->set_address(in.address);
+  out->set_degree(in.degree);
+}
+
+void TextsToWire(const std::vector<std::string>& in,
+                 google::protobuf::RepeatedPtrField<std::string>* out) {
+  out->Reserve(static_cast<int>(in.size()));
+  for (const auto& text : in) *out->Add() = text;
+}
+
+void NodeInfoToWire(const NodeInfo& in, wire::NodeInfo* out) {
+  IdToWire(in.id, out->mutable_id());
+  out->set_name(in.name);
+  out->set_node_type(in.node_type);
+  out->mutable_location()->set_region(in.location.region);
+  out->mutable_location()->set_datacenter(in.location.datacenter);
+  out->set_cpu_capacity(in.cpu_capacity);
+  out->set_memory_capacity(in.memory_capacity);
+  out->set_knowledge_capacity(in.knowledge_capacity);
+  out->set_max_connections(in.max_connections);
+  TextsToWire(in.specializations, out->mutable_specializations());
+  TextsToWire(in.interests, out->mutable_interests());
+  TextsToWire(in.listen_addresses, out->mutable_listen_addresses());
+  out->set_protocol_version(in.protocol_version);
+}
+
+// The wire enums put UNSPECIFIED at zero, so every typed value is shifted up by one.
+template <typename WireEnum, typename Enum>
+WireEnum EnumToWire(Enum value) {
+  return static_cast<WireEnum>(static_cast<int>(value) + 1);
+}
+
+struct ToWire {
+  wire::Envelope* envelope;
+
+  void operator()(const Hello& m) const {
+    auto* out = envelope->mutable_hello();
+    // A Hello without info is a bug upstream; it is sent as is and the receiver rejects it.
+    if (m.info) NodeInfoToWire(*m.info, out->mutable_info());
+    out->set_intent(EnumToWire<wire::HelloIntent>(m.intent));
+    out->set_degree(m.degree);
+  }
+  void operator()(const PeerExchange& m) const {
+    auto* out = envelope->mutable_peer_exchange();
+    out->mutable_peers()->Reserve(static_cast<int>(m.peers.size()));
+    for (const auto& peer : m.peers) PeerToWire(peer, out->add_peers());
+    out->set_reply_wanted(m.reply_wanted);
+  }
+  void operator()(const Ping& m) const {
+    auto* out = envelope->mutable_ping();
+    out->set_seq(m.seq);
+    out->set_rtt_us(m.rtt_us);
+  }
+  void operator()(const Pong& m) const { envelope->mutable_pong()->set_seq(m.seq); }
+  void operator()(const Disconnect& m) const {
+    auto* out = envelope->mutable_disconnect();
+    out->set_reason(EnumToWire<wire::DisconnectReason>(m.reason));
+    out->set_detail(m.detail);
+    out->mutable_alternatives()->Reserve(static_cast<int>(m.alternatives.size()));
+    for (const auto& peer : m.alternatives) PeerToWire(peer, out->add_alternatives());
+  }
+  void operator()(const Walk& m) const {
+    auto* out = envelope->mutable_walk();
+    IdToWire(m.origin, out->mutable_origin());
+    out->set_origin_address(m.origin_address);
+    out->set_ttl(m.ttl);
+    out->set_extensions_left(m.extensions_left);
+  }
+  void operator()(const NeighbourList& m) const {
+    auto* out = envelope->mutable_neighbour_list();
+    IdToWire(m.origin, out->mutable_origin());
+    out->set_version(m.version);
+    out->set_hops_left(m.hops_left);
+    out->mutable_neighbours()->Reserve(static_cast<int>(m.neighbours.size()));
+    for (const auto& id : m.neighbours) IdToWire(id, out->add_neighbours());
+  }
+};
+
+void MessageToWire(const Message& message, wire::Envelope& envelope) {
+  envelope.set_version(kWireVersion);
+  std::visit(ToWire{&envelope}, message);
+}
+
+// ---- protobuf -> typed (structural checks; limits come after, in ValidateMessage) ----
+
+Status IdFromWire(const std::string& in, NodeId& out, const FieldName& name) {
+  if (in.size() != out.bytes.size()) {
+    return FieldError(
+        ErrorCode::kParse, name,
+        std::to_string(in.size()) + " bytes, must be " + std::to_string(out.bytes.size()));
+  }
+  std::memcpy(out.bytes.data(), in.data(), out.bytes.size());
+  return {};
+}
+
+Status PeersFromWire(const google::protobuf::RepeatedPtrField<wire::PeerRecord>& in,
+                     std::vector<PeerRecord>& out, const char* name) {
+  // Counted before copying, so an oversized list costs no allocation here.
+  if (auto s = CheckCount(static_cast<size_t>(in.size()), kPeerRecordsMax, {name}); !s) return s;
+  out.resize(static_cast<size_t>(in.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto& peer = in[static_cast<int>(i)];
+    if (auto s = IdFromWire(peer.id(), out[i].id, {name, i, "id"}); !s) return s;
+    out[i].address = peer.address();
+    out[i].degree = peer.degree();
+  }
+  return {};
+}
+
+Status TextsFromWire(const google::protobuf::RepeatedPtrField<std::string>& in,
+                     std::vector<std::string>& out, const char* name) {
+  const auto count = static_cast<size_t>(in.size());
+  if (auto s = CheckCount(count, kNodeInfoListItemsMax, {name}); !s) return s;
+  out.assign(in.begin(), in.end());
+  return {};
+}
+
+// Maps a wire enum (UNSPECIFIED = 0, then the typed values shifted by one) to its typed value.
+template <typename Enum>
+Status EnumFromWire(int wire_value, Enum last, Enum& out, const FieldName& name) {
+  if (wire_value == 0) return FieldError(ErrorCode::kParse, name, "missing (UNSPECIFIED)");
+  if (wire_value < 0 || wire_value - 1 > static_cast<int>(last)) {
+    return FieldError(ErrorCode::kParse, name,
+                      "value " + std::to_string(wire_value) + " out of range");
+  }
+  out = static_cast<Enum>(wire_value - 1);
+  return {};
+}
+
+Status NodeInfoFromWire(const wire::NodeInfo& in, NodeInfo& out) {
+  if (auto s = IdFromWire(in.id(), out.id, {"hello.info.id"}); !s) return s;
+  out.name = in.name();
+  out.node_type = in.node_type();
+  out.location.region = in.location().region();
+  out.location.datacenter = in.location().datacenter();
+  out.cpu_capacity = in.cpu_capacity();
+  out.memory_capacity = in.memory_capacity();
+  out.knowledge_capacity = in.knowledge_capacity();
+  out.max_connections = in.max_connections();
+  if (auto s =
+          TextsFromWire(in.specializations(), out.specializations, "hello.info.specializations");
+      !s) {
+    return s;
+  }
+  if (auto s = TextsFromWire(in.interests(), out.interests, "hello.info.interests"); !s) return s;
+  if (auto s =
+          TextsFromWire(in.listen_addresses(), out.listen_addresses, "hello.info.listen_addresses");
+      !s) {
+    return s;
+  }
+  out.protocol_version = in.protocol_version();
+  return {};
+}
+
+Status HelloFromWire(const wire::Hello& in, Message& message) {
+  Hello& out = message.emplace<Hello>();
+  if (!in.has_info()) return FieldError(ErrorCode::kParse, {"hello.info"}, "missing");
+  auto info = std::make_shared<NodeInfo>();
+  if (auto s = NodeInfoFromWire(in.info(), *info); !s) return s;
+  out.info = std::move(info);
+  if (auto s = EnumFromWire(in.intent(), HelloIntent::kAcceptJoin, out.intent, {"hello.intent"});
+      !s) {
+    return s;
+  }
+  out.degree = in.degree();
+  return {};
+}
+
+Status DisconnectFromWire(const wire::Disconnect& in, Message& message) {
+  Disconnect& out = message.emplace<Disconnect>();
+  if (auto s =
+          EnumFromWire(in.reason(), DisconnectReason::kJoinDone, out.reason, {"disconnect.reason"});
+      !s) {
+    return s;
+  }
+  out.detail = in.detail();
+  return PeersFromWire(in.alternatives(), out.alternatives, "disconnect.alternatives");
+}
+
+Status WalkFromWire(const wire::Walk& in, Message& message) {
+  Walk& out = message.emplace<Walk>();
+  if (auto s = IdFromWire(in.origin(), out.origin, {"walk.origin"}); !s) return s;
+  out.origin_address = in.origin_address();
+  out.ttl = in.ttl();
+  out.extensions_left = in.extensions_left();
+  return {};
+}
+
+Status NeighbourListFromWire(const wire::NeighbourList& in, Message& message) {
+  NeighbourList& out = message.emplace<NeighbourList>();
+  if (auto s = IdFromWire(in.origin(), out.origin, {"neighbour_list.origin"}); !s) return s;
+  out.version = in.version();
+  out.hops_left = in.hops_left();
+  const auto count = static_cast<size_t>(in.neighbours_size());
+  if (auto s = CheckCount(count, kNeighboursMax, {"neighbour_list.neighbours"}); !s) return s;
+  out.neighbours.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const auto& id = in.neighbours(static_cast<int>(i));
+    if (auto s = IdFromWire(id, out.neighbours[i], {"neighbour_list.neighbours", i}); !s) {
+      return s;
+    }
+  }
+  return {};
+}
+
+Status BodyFromWire(const wire::Envelope& envelope, Message& message) {
+  switch (envelope.body_case()) {
+    case wire::Envelope::kHello: return HelloFromWire(envelope.hello(), message);
+    case wire::Envelope::kPeerExchange: {
+      auto& out = message.emplace<PeerExchange>();
+      out.reply_wanted = envelope.peer_exchange().reply_wanted();
+      return PeersFromWire(envelope.peer_exchange().peers(), out.peers, "peer_exchange.peers");
+    }
+    case wire::Envelope::kPing:
+      message = Ping{envelope.ping().seq(), envelope.ping().rtt_us()};
+      return {};
+    case wire::Envelope::kPong: message = Pong{envelope.pong().seq()}; return {};
+    case wire::Envelope::kDisconnect: return DisconnectFromWire(envelope.disconnect(), message);
+    case wire::Envelope::kWalk: return WalkFromWire(envelope.walk(), message);
+    case wire::Envelope::kNeighbourList:
+      return NeighbourListFromWire(envelope.neighbour_list(), message);
+    case wire::Envelope::BODY_NOT_SET: break;
+  }
+  // A body from a newer schema lands in the unknown fields and looks exactly like no body.
+  return FieldError(ErrorCode::kParse, {"envelope.body"}, "empty or of an unknown message type");
+}
+
+}  // namespace
+
+std::string EncodeMessage(const Message& message) {
+  wire::Envelope envelope;
+  MessageToWire(message, envelope);
+  return envelope.SerializeAsString();
+}
+
+std::string EncodeFrame(const Message& message) {
+  std::string out;
+  AppendMessageFrame(out, message);
+  return out;
+}
+
+void AppendMessageFrame(std::string& out, const Message& message) {
+  wire::Envelope envelope;
+  MessageToWire(message, envelope);
+  const size_t payload_bytes = envelope.ByteSizeLong();
+  assert(payload_bytes <= std::numeric_limits<uint32_t>::max());
+  AppendFrameHeader(out, static_cast<uint32_t>(payload_bytes));
+  const size_t start = out.size();
+  out.resize(start + payload_bytes);
+  // Serializes in place after the header: one buffer, no intermediate copy of the payload.
+  auto* begin = reinterpret_cast<uint8_t*>(out.data() + start);
+  const uint8_t* end = envelope.SerializeWithCachedSizesToArray(begin);
+  assert(static_cast<size_t>(end - begin) == payload_bytes);
+  (void)end;
+}
+
+Result<Message> DecodeMessage(std::string_view bytes) {
+  if (bytes.size() > static_cast<size_t>(INT_MAX)) {
+    return MakeError(ErrorCode::kTooLarge, "envelope: " + std::to_string(bytes.size()) + " bytes");
+  }
+  wire::Envelope envelope;
+  if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return MakeError(ErrorCode::kParse, "envelope: not a valid protobuf encoding");
+  }
+  if (envelope.version() != kWireVersion) {
+    return MakeError(ErrorCode::kParse,
+                     envelope.version() == 0
+                         ? std::string("envelope.version: missing (0)")
+                         : "envelope.version: " + std::to_string(envelope.version()) +
+                               " is not supported (this node speaks " +
+                               std::to_string(kWireVersion) + ")");
+  }
+  Message message;
+  if (auto s = BodyFromWire(envelope, message); !s) return s.error();
+  if (auto s = ValidateMessage(message); !s) return s.error();
+  return message;
+}
+
+Status ValidateMessage(const Message& message) { return std::visit(Validator{}, message); }
+
+}  // namespace myco
