@@ -1,0 +1,63 @@
+// Declarations shared by the files of the `myco` command. One file per command family
+// (main.cpp: the root, --version and `config`; simulate_grow.cpp: `simulate grow`; later
+// node.cpp, status.cpp, publish.cpp, simulate_stress.cpp ...). Each family adds its
+// subcommands to the CLI11 tree and, when one of them is parsed, stores what to run in the
+// CommandAction; main runs it after parsing, so a parse error never leaves half a command run.
+//
+// The contract every command keeps: a failure prints exactly ONE line on stderr,
+// "myco: error: <what went wrong>", and returns kExitUsage for bad input on the command line or
+// kExitRuntime for anything that went wrong while running. No exception leaves a command.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "myco/result.hpp"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace myco::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitUsage = 2;
+
+#ifndef MYCO_VERSION
+#define MYCO_VERSION "0.1.0"
+#endif
+inline constexpr std::string_view kVersion = MYCO_VERSION;
+
+// What the parsed command does; returns the process exit code.
+using CommandAction = std::function<int()>;
+
+// Prints "myco: error: <message>" (newlines folded, so it stays one line) and returns exit_code.
+int PrintError(int exit_code, std::string_view message);
+
+// Strict parsing of a flag's value: the whole text must be a decimal integer (no "1e3", no
+// "12abc", no whitespace) within [min, max]. Errors read "--steps must be an integer, got 'abc'"
+// or "--steps must be between 0 and 10000000, got -5" (also for values beyond int64).
+Result<int64_t> ParseIntegerFlag(std::string_view flag, std::string_view text, int64_t min,
+                                 int64_t max);
+// The whole text must be a finite or non-finite decimal number; range checks are the caller's.
+Result<double> ParseNumberFlag(std::string_view flag, std::string_view text);
+// "--steps must be between 0 and 10000000, got -5" when value is outside [min, max].
+Status CheckRange(std::string_view flag, int64_t value, int64_t min, int64_t max);
+
+// Fails (kUnavailable, message naming the flag and the path) when `path` cannot be written: its
+// directory is missing or read-only, or it names a directory. Run before long work so a typo in
+// an output path costs nothing.
+Status CheckWritablePath(std::string_view flag, const std::string& path);
+
+// Peak resident set size of this process in bytes (getrusage), for human-facing output only.
+uint64_t PeakRssBytes();
+
+// ---- command families ----
+
+// `simulate grow` (simulate_grow.cpp), added under the `simulate` subcommand.
+void AddSimulateGrowCommand(CLI::App& simulate, CommandAction& action);
+
+}  // namespace myco::cli

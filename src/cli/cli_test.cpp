@@ -1,0 +1,213 @@
+// Runs the built `myco` binary (MYCO_BINARY, set by CMakeLists.txt) as a user would and checks
+// what the user sees: stdout, the single stderr line of a failure, and the exit code.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef MYCO_BINARY
+#error "MYCO_BINARY must name the myco executable (see CMakeLists.txt)"
+#endif
+
+namespace myco {
+namespace {
+
+struct MycoRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string Scratch(const std::string& name) {
+  return ::testing::TempDir() + "myco_cli_test_" + std::to_string(::getpid()) + "_" + name;
+}
+
+// `args` goes through /bin/sh: the tests quote what needs quoting.
+MycoRun Myco(const std::string& args) {
+  static int calls = 0;
+  const std::string out = Scratch("out" + std::to_string(calls));
+  const std::string err = Scratch("err" + std::to_string(calls));
+  ++calls;
+  const std::string command =
+      std::string("'") + MYCO_BINARY + "' " + args + " > '" + out + "' 2> '" + err + "'";
+  const int status = std::system(command.c_str());
+  MycoRun run;
+  run.exit_code = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+  run.out = ReadFile(out);
+  run.err = ReadFile(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return run;
+}
+
+size_t LineCount(const std::string& text) {
+  size_t lines = 0;
+  for (const char c : text) lines += c == '\n';
+  return lines;
+}
+
+// The failure contract of every command: a non-zero exit and exactly one "myco: error:" line.
+void ExpectOneLineError(const std::string& args, int exit_code) {
+  SCOPED_TRACE("myco " + args);
+  const MycoRun run = Myco(args);
+  EXPECT_EQ(run.exit_code, exit_code);
+  EXPECT_EQ(LineCount(run.err), 1u) << run.err;
+  EXPECT_EQ(run.err.rfind("myco: error: ", 0), 0u) << run.err;
+  EXPECT_EQ(run.err.find("terminate called"), std::string::npos);
+  EXPECT_EQ(run.err.find("Sanitizer"), std::string::npos);
+}
+
+TEST(CliTest, Version) {
+  const MycoRun run = Myco("--version");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.out.rfind("myco ", 0), 0u) << run.out;
+}
+
+TEST(CliTest, GrowJsonIsByteIdenticalForTheSameSeed) {
+  const std::string args = "simulate grow --initial 10 --steps 1000 --seed 7 --json --quiet";
+  const MycoRun a = Myco(args);
+  const MycoRun b = Myco(args);
+  const MycoRun other = Myco("simulate grow --initial 10 --steps 1000 --seed 8 --json --quiet");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, other.out);
+  EXPECT_EQ(a.err, "");
+  // About 100 rows (every 10 steps, plus step 0), then one summary line.
+  EXPECT_EQ(LineCount(a.out), 102u);
+  EXPECT_EQ(a.out.rfind("{\"type\":\"row\",\"step\":0,", 0), 0u) << a.out.substr(0, 200);
+  const size_t last_line = a.out.rfind('\n', a.out.size() - 2) + 1;
+  EXPECT_EQ(a.out.compare(last_line, 20, "{\"type\":\"summary\",\"s"), 0)
+      << a.out.substr(last_line);
+}
+
+TEST(CliTest, GrowJsonPutsTimingOnStderrOnly) {
+  const MycoRun run = Myco("simulate grow --steps 20 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.find("wall"), std::string::npos);
+  EXPECT_NE(run.err.find("wall"), std::string::npos);
+}
+
+TEST(CliTest, GrowTableHasHeaderRowsAndSummary) {
+  const MycoRun run = Myco("simulate grow --initial 10 --steps 50 --seed 1");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("step     nodes"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("clustering"), std::string::npos);
+  EXPECT_NE(run.out.find("power law"), std::string::npos);
+  EXPECT_NE(run.out.find("events/s"), std::string::npos);
+  EXPECT_NE(run.out.find("measuring rows"), std::string::npos);
+  EXPECT_NE(run.out.find("peak RSS"), std::string::npos);
+}
+
+TEST(CliTest, GrowSampledPathLengthIsMarked) {
+  const MycoRun run = Myco("simulate grow --steps 40 --every 40 --path-sources 8 --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find(" ~"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("estimated from 8 sampled BFS sources"), std::string::npos) << run.out;
+}
+
+TEST(CliTest, GrowWritesCsvAndExports) {
+  const std::string csv = Scratch("rows.csv");
+  const std::string edges = Scratch("edges.txt");
+  const std::string graphml = Scratch("graph.graphml");
+  const MycoRun run = Myco("simulate grow --steps 30 --every 10 --quiet --csv '" + csv +
+                           "' --export '" + edges + "'");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string rows = ReadFile(csv);
+  EXPECT_EQ(rows.rfind("step,node_count,edge_count,", 0), 0u) << rows;
+  EXPECT_EQ(LineCount(rows), 5u);  // header + steps 0, 10, 20, 30
+  const std::string edge_list = ReadFile(edges);
+  EXPECT_NE(edge_list.find("seed-0 "), std::string::npos) << edge_list.substr(0, 200);
+
+  const MycoRun ml = Myco("simulate grow --steps 30 --quiet --json --export '" + graphml + "'");
+  ASSERT_EQ(ml.exit_code, 0) << ml.err;
+  EXPECT_NE(ReadFile(graphml).find("<graphml"), std::string::npos);
+  std::remove(csv.c_str());
+  std::remove(edges.c_str());
+  std::remove(graphml.c_str());
+}
+
+TEST(CliTest, GrowPlotsSvg) {
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "no gnuplot";
+  const std::string svg = Scratch("plot.svg");
+  const MycoRun run = Myco("simulate grow --steps 30 --quiet --plot '" + svg + "'");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(ReadFile(svg).find("<svg"), std::string::npos);
+  std::remove(svg.c_str());
+}
+
+TEST(CliTest, BadInputIsOneLineAndNonZero) {
+  ExpectOneLineError("simulate grow --steps 5 --bogus", 2);
+  ExpectOneLineError("simulate grow --steps -5", 2);
+  ExpectOneLineError("simulate grow --steps=-5", 2);
+  ExpectOneLineError("simulate grow --m 0", 2);
+  ExpectOneLineError("simulate grow --m 101", 2);
+  ExpectOneLineError("simulate grow --steps abc", 2);
+  ExpectOneLineError("simulate grow --steps 1e3", 2);
+  ExpectOneLineError("simulate grow --steps 99999999999999999999999", 2);
+  ExpectOneLineError("simulate grow --steps 10000001", 2);
+  ExpectOneLineError("simulate grow --initial 0", 2);
+  ExpectOneLineError("simulate grow --initial 1000001", 2);
+  ExpectOneLineError("simulate grow --max-connections 0", 2);
+  ExpectOneLineError("simulate grow --max-connections 100001", 2);
+  ExpectOneLineError("simulate grow --join-rate 0", 2);
+  ExpectOneLineError("simulate grow --join-rate nan", 2);
+  ExpectOneLineError("simulate grow --join-rate -1", 2);
+  ExpectOneLineError("simulate grow --every 0", 2);
+  ExpectOneLineError("simulate grow --steps", 2);
+  ExpectOneLineError("simulate grow --plot x.pdf", 2);
+  ExpectOneLineError("simulate", 2);
+  ExpectOneLineError("", 2);
+  ExpectOneLineError("frobnicate", 2);
+  ExpectOneLineError("simulate grow --csv /nonexistent/dir/x.csv", 1);
+  ExpectOneLineError("simulate grow --export /nonexistent/dir/x.txt", 1);
+  ExpectOneLineError("simulate grow --plot /nonexistent/dir/x.png", 1);
+}
+
+TEST(CliTest, BadInputMessagesNameTheFlag) {
+  EXPECT_EQ(Myco("simulate grow --m 0").err,
+            "myco: error: --m must be between 1 and --max-connections (100), got 0\n");
+  EXPECT_EQ(Myco("simulate grow --steps -5").err,
+            "myco: error: --steps must be between 0 and 10000000, got -5\n");
+  EXPECT_EQ(Myco("simulate grow --steps abc").err,
+            "myco: error: --steps must be an integer, got 'abc'\n");
+  EXPECT_EQ(Myco("simulate grow --steps 99999999999999999999").err,
+            "myco: error: --steps must be between 0 and 10000000, got 99999999999999999999\n");
+  EXPECT_EQ(Myco("simulate grow --initial 0").err,
+            "myco: error: --initial must be between 1 and 1000000, got 0\n");
+}
+
+TEST(CliTest, ConfigCheck) {
+  const std::string good = Scratch("good.toml");
+  const std::string bad = Scratch("bad.toml");
+  std::ofstream(good) << "node_id = \"lab-1\"\nmax_connections = 20\n";
+  std::ofstream(bad) << "node_id = \"lab-1\"\nmax_connections = = 20\n";
+  const MycoRun ok = Myco("config check '" + good + "'");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("node_id = \"lab-1\""), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("max_connections = 20"), std::string::npos);
+  EXPECT_NE(ok.out.find("[topology]"), std::string::npos);
+
+  ExpectOneLineError("config check '" + bad + "'", 1);
+  EXPECT_NE(Myco("config check '" + bad + "'").err.find(bad + ":2:"), std::string::npos);
+  ExpectOneLineError("config check /nonexistent/node.toml", 1);
+  ExpectOneLineError("config check", 2);
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
+}
+
+}  // namespace
+}  // namespace myco

@@ -1,0 +1,318 @@
+// Tests of the simulator: the event queue's order, the link model's arithmetic, and small seeded
+// networks of real Node cores (joining, determinism, crash, partition, the codec path). Every
+// network test runs a few virtual seconds of a handful of nodes, so the file takes well under a
+// second.
+#include "sim/simulator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "core/topology/membership.hpp"
+#include "metrics/graph.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/link_model.hpp"
+
+namespace myco {
+namespace {
+
+// ---- event queue ----
+
+TEST(EventQueueTest, PopsInTimeOrderAndTiesInPushOrder) {
+  EventQueue queue;
+  Rng rng(42);
+  constexpr uint32_t kEvents = 5000;
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    // Few distinct times, so most events tie and the sequence number decides.
+    queue.Push(static_cast<int64_t>(rng.Uniform(20)), /*kind=*/0, /*node=*/i);
+  }
+  ASSERT_EQ(queue.size(), kEvents);
+  SimEvent previous = queue.Pop();
+  for (uint32_t i = 1; i < kEvents; ++i) {
+    const SimEvent event = queue.Pop();
+    ASSERT_TRUE(EventQueue::Before(previous, event));
+    if (event.time_ns == previous.time_ns) {
+      // node carries the push index here, so ties must come out in push order.
+      ASSERT_LT(previous.node, event.node);
+    }
+    previous = event;
+  }
+  EXPECT_TRUE(queue.empty());
+}
+
+TEST(EventQueueTest, InterleavedPushAndPopKeepOrder) {
+  EventQueue queue;
+  Rng rng(7);
+  int64_t now_ns = 0;
+  for (int round = 0; round < 2000; ++round) {
+    for (int k = 0; k < 3; ++k) {
+      queue.Push(now_ns + static_cast<int64_t>(rng.Uniform(1000)), 0, 0);
+    }
+    const SimEvent event = queue.Pop();
+    ASSERT_GE(event.time_ns, now_ns);
+    now_ns = event.time_ns;
+  }
+  EXPECT_EQ(queue.pushed(), 6000u);
+}
+
+TEST(EventQueueTest, SameTimeEventsKeepPushOrderExactly) {
+  EventQueue queue;
+  queue.Push(10, 1, 0);
+  queue.Push(5, 2, 0);
+  queue.Push(10, 3, 0);
+  queue.Push(5, 4, 0);
+  std::vector<uint32_t> kinds;
+  while (!queue.empty()) kinds.push_back(queue.Pop().kind);
+  EXPECT_EQ(kinds, (std::vector<uint32_t>{2, 4, 1, 3}));
+}
+
+// ---- link model ----
+
+TEST(LinkModelTest, LatencyIsPerPairSymmetricAndInRange) {
+  SimConfig config;
+  const LinkModel model(config);
+  for (uint32_t a = 0; a < 50; ++a) {
+    for (uint32_t b = a + 1; b < 50; ++b) {
+      const Duration intra = model.Latency(a, b, true);
+      EXPECT_EQ(intra, model.Latency(b, a, true));
+      EXPECT_GE(intra, config.intra_region_latency_min);
+      EXPECT_LE(intra, config.intra_region_latency_max);
+      const Duration inter = model.Latency(a, b, false);
+      EXPECT_GE(inter, config.inter_region_latency_min);
+      EXPECT_LE(inter, config.inter_region_latency_max);
+    }
+  }
+  EXPECT_NE(model.Latency(1, 2, false), model.Latency(1, 3, false));
+}
+
+TEST(LinkModelTest, SerialisationFollowsBandwidth) {
+  SimConfig config;
+  config.link_bandwidth_bytes_per_s = 1e6;
+  const LinkModel model(config);
+  EXPECT_EQ(model.Serialisation(1000), Milliseconds(1));
+  EXPECT_EQ(model.Serialisation(0), Duration{});
+}
+
+TEST(LinkModelTest, LossAddsWholeRetransmissionTimeouts) {
+  SimConfig config;
+  config.loss = 0.5;
+  const LinkModel model(config);
+  Rng rng(3);
+  int delayed = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const Duration delay = model.LossDelay(rng);
+    EXPECT_EQ(delay.ns % config.retransmission_timeout.ns, 0);
+    if (delay > Duration{}) ++delayed;
+  }
+  EXPECT_GT(delayed, 400);
+  EXPECT_LT(delayed, 600);
+
+  const LinkModel lossless{SimConfig{}};
+  Rng untouched(3);
+  EXPECT_EQ(lossless.LossDelay(untouched), Duration{});
+  EXPECT_EQ(untouched.Next(), Rng(3).Next());  // no draw at all without loss
+}
+
+TEST(LinkModelTest, PartitionSeparatesGroupsOnly) {
+  LinkModel model{SimConfig{}};
+  EXPECT_TRUE(model.Reachable(0, 3));
+  model.SetPartition({0, 0, 1, 1});
+  EXPECT_TRUE(model.Reachable(0, 1));
+  EXPECT_FALSE(model.Reachable(1, 2));
+  EXPECT_TRUE(model.Reachable(0, 9));  // past the end: group 0
+  model.HealPartition();
+  EXPECT_TRUE(model.Reachable(1, 2));
+}
+
+// ---- networks of real cores ----
+
+TopologyConfig SmallTopology() {
+  TopologyConfig topology;
+  topology.map_flood_radius = 0;  // map gossip is not what these tests look at
+  return topology;
+}
+
+// Node 0 first, then every other node joining through node 0, a little apart.
+std::unique_ptr<Simulator> JoinThroughFirst(SimConfig config, uint32_t nodes) {
+  auto sim = std::make_unique<Simulator>(config);
+  sim->AddNode("n0", SmallTopology(), {});
+  for (uint32_t i = 1; i < nodes; ++i) {
+    sim->RunFor(Milliseconds(50));
+    sim->AddNode("n" + std::to_string(i), SmallTopology(), {0});
+  }
+  return sim;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> EdgesOf(const Graph& graph) {
+  std::vector<std::pair<uint32_t, uint32_t>> edges;
+  for (uint32_t v = 0; v < graph.vertex_count(); ++v) {
+    for (const uint32_t w : graph.neighbours(v)) {
+      if (v < w) edges.emplace_back(v, w);
+    }
+  }
+  return edges;
+}
+
+std::vector<bool> AliveMask(const Simulator& sim) {
+  std::vector<bool> alive(sim.node_count());
+  for (uint32_t i = 0; i < sim.node_count(); ++i) alive[i] = sim.alive(i);
+  return alive;
+}
+
+auto CountersTuple(const SimCounters& c) {
+  return std::make_tuple(c.events, c.events_stale, c.messages, c.message_bytes, c.dials,
+                         c.dials_failed, c.messages_dropped_partition, c.messages_dropped_dead,
+                         c.messages_dropped_closed, c.messages_dropped_no_link, c.links_opened);
+}
+
+bool HasActive(const Simulator& sim, uint32_t a, uint32_t b) {
+  const Link* link = sim.node(a).membership().FindLink(sim.node(b).id());
+  return link != nullptr && link->state == LinkState::kActive;
+}
+
+TEST(SimulatorTest, NodesGetDistinctDerivedIdentitiesAndAddresses) {
+  SimConfig config;
+  config.seed = 11;
+  Simulator sim(config);
+  for (uint32_t i = 0; i < 8; ++i) sim.AddNode("n" + std::to_string(i), SmallTopology(), {});
+  for (uint32_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(sim.IndexOf(sim.node(i).id()), i);
+    EXPECT_EQ(sim.node(i).info().listen_addresses,
+              std::vector<std::string>{"sim:" + std::to_string(i)});
+    EXPECT_EQ(sim.node(i).info().location.region, "r" + std::to_string(sim.region(i)));
+    EXPECT_LT(sim.region(i), config.regions);
+    EXPECT_EQ(sim.name(i), "n" + std::to_string(i));
+  }
+  EXPECT_EQ(sim.IndexOf(NodeId{}), UINT32_MAX);
+  // The key depends on (seed, index) only.
+  Simulator again(config);
+  again.AddNode("other name", SmallTopology(), {});
+  EXPECT_EQ(again.node(0).id(), sim.node(0).id());
+}
+
+TEST(SimulatorTest, TwoNodesBecomeActiveNeighbours) {
+  auto sim = JoinThroughFirst(SimConfig{}, 2);
+  sim->RunFor(Seconds(2));
+  EXPECT_TRUE(HasActive(*sim, 0, 1));
+  EXPECT_TRUE(HasActive(*sim, 1, 0));
+  EXPECT_EQ(sim->ActiveGraph().edge_count(), 1u);
+  EXPECT_GE(sim->counters().links_opened, 1u);
+  EXPECT_EQ(sim->counters().messages_dropped_no_link, 0u);
+}
+
+TEST(SimulatorTest, SixNodesJoiningThroughOneReachDegreeAndConnect) {
+  constexpr uint32_t kNodes = 6;
+  auto sim = JoinThroughFirst(SimConfig{}, kNodes);
+  uint64_t hooked = 0;
+  sim->SetEventHook([&](uint32_t node) {
+    ASSERT_LT(node, kNodes);
+    ++hooked;
+  });
+  // Joins give two or three links at once; the rest come from redials after the backoff.
+  sim->RunFor(Seconds(15));
+  EXPECT_GT(hooked, 0u);
+  for (uint32_t i = 0; i < kNodes; ++i) {
+    EXPECT_GE(sim->node(i).membership().ActiveCount(), std::min<size_t>(3, kNodes - 1))
+        << "node " << i;
+  }
+  EXPECT_TRUE(ConnectedComponents(sim->ActiveGraph()).connected());
+}
+
+TEST(SimulatorTest, SameSeedReplaysExactlyAndAnotherSeedDiffers) {
+  const auto run = [](uint64_t seed) {
+    SimConfig config;
+    config.seed = seed;
+    config.loss = 0.05;  // exercise the loss draws too
+    auto sim = JoinThroughFirst(config, 16);
+    sim->RunFor(Seconds(10));
+    return std::make_pair(EdgesOf(sim->ActiveGraph()), CountersTuple(sim->counters()));
+  };
+  const auto first = run(5);
+  const auto second = run(5);
+  EXPECT_EQ(first.first, second.first);
+  EXPECT_EQ(first.second, second.second);
+  const auto other = run(6);
+  EXPECT_TRUE(first.first != other.first || first.second != other.second);
+}
+
+TEST(SimulatorTest, CrashedNodeLeavesEveryActiveView) {
+  constexpr uint32_t kNodes = 10;
+  auto sim = JoinThroughFirst(SimConfig{}, kNodes);
+  sim->RunFor(Seconds(3));
+  constexpr uint32_t kVictim = 4;
+  const NodeId victim = sim->node(kVictim).id();
+  sim->Crash(kVictim);
+  EXPECT_FALSE(sim->alive(kVictim));
+  sim->RunFor(Seconds(5));
+  for (uint32_t i = 0; i < kNodes; ++i) {
+    if (i == kVictim) continue;
+    const Link* link = sim->node(i).membership().FindLink(victim);
+    EXPECT_TRUE(link == nullptr || link->state != LinkState::kActive) << "node " << i;
+  }
+  EXPECT_EQ(sim->ActiveGraph().degree(kVictim), 0u);
+  EXPECT_TRUE(ConnectedComponents(sim->ActiveGraph(), AliveMask(*sim)).connected());
+}
+
+TEST(SimulatorTest, CrashWithResetAndRestartRejoins) {
+  constexpr uint32_t kNodes = 8;
+  SimConfig config;
+  config.crash_sends_reset = true;
+  auto sim = JoinThroughFirst(config, kNodes);
+  sim->RunFor(Seconds(3));
+  constexpr uint32_t kVictim = 3;
+  const NodeId id = sim->node(kVictim).id();
+  sim->Crash(kVictim);
+  sim->RunFor(Seconds(1));
+  sim->Restart(kVictim, {0});
+  EXPECT_EQ(sim->node(kVictim).id(), id);  // same identity, fresh state
+  sim->RunFor(Seconds(10));
+  EXPECT_GE(sim->node(kVictim).membership().ActiveCount(), 1u);
+  EXPECT_TRUE(ConnectedComponents(sim->ActiveGraph()).connected());
+}
+
+TEST(SimulatorTest, PartitionedHalvesRemergeAfterHeal) {
+  constexpr uint32_t kNodes = 12;
+  auto sim = JoinThroughFirst(SimConfig{}, kNodes);
+  sim->RunFor(Seconds(3));
+  std::vector<uint32_t> group(kNodes);
+  for (uint32_t i = 0; i < kNodes; ++i) group[i] = i < kNodes / 2 ? 0 : 1;
+  sim->SetPartition(group);
+  sim->RunFor(Seconds(20));
+  // No active link crosses the cut once heartbeats have timed out.
+  const Graph cut = sim->ActiveGraph();
+  for (const auto& [a, b] : EdgesOf(cut)) EXPECT_EQ(group[a], group[b]) << a << "-" << b;
+  sim->HealPartition();
+  sim->RunFor(Seconds(60));
+  EXPECT_TRUE(ConnectedComponents(sim->ActiveGraph(), AliveMask(*sim)).connected());
+}
+
+TEST(SimulatorTest, CodecPathGivesTheSameNetwork) {
+  const auto run = [](bool codec) {
+    SimConfig config;
+    config.seed = 9;
+    config.route_through_codec = codec;
+    auto sim = JoinThroughFirst(config, 10);
+    sim->RunFor(Seconds(5));
+    return std::make_pair(EdgesOf(sim->ActiveGraph()), CountersTuple(sim->counters()));
+  };
+  const auto typed = run(false);
+  const auto coded = run(true);
+  EXPECT_EQ(typed.first, coded.first);
+  EXPECT_EQ(typed.second, coded.second);
+}
+
+TEST(SimulatorTest, EventBudgetStopsARun) {
+  SimConfig config;
+  config.events_max = 50;
+  auto sim = JoinThroughFirst(config, 4);
+  sim->RunFor(Seconds(10));
+  EXPECT_TRUE(sim->budget_exhausted());
+  EXPECT_EQ(sim->counters().events, 50u);
+  EXPECT_LT(sim->now(), TimePoint{} + Seconds(10));
+}
+
+}  // namespace
+}  // namespace myco
