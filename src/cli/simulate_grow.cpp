@@ -131,7 +131,7 @@ Json RowJson(const GrowRow& r) {
   j["global_efficiency"] = Round6(r.global_efficiency);
   j["resource_flow_efficiency"] = Round6(r.global_efficiency);
   j["components"] = r.components;
-  j["isolated_nodes"] = r.isolated_nodes;
+  j["joining_nodes"] = r.joining_nodes;
   j["virtual_time_s"] = Round6(r.virtual_time_s);
   j["events"] = r.events;
   j["degree_distribution"] = r.degree_distribution;
@@ -179,7 +179,7 @@ void PrintTableHeader(const GrowOptions& o) {
       static_cast<unsigned long long>(o.steps), o.m, o.max_connections, o.join_rate_per_s,
       static_cast<unsigned long long>(o.EffectiveEvery()));
   std::printf("%9s %9s %10s %8s %8s %10s %9s %10s %10s %9s\n", "step", "nodes", "edges", "avg_deg",
-              "max_deg", "clustering", "path_len", "efficiency", "components", "isolated");
+              "max_deg", "clustering", "path_len", "efficiency", "components", "joining");
   std::fflush(stdout);
 }
 
@@ -189,7 +189,7 @@ void PrintTableRow(const GrowRow& r) {
   std::printf("%9llu %9u %10llu %8.3f %8u %10.4f %9s %10.4f %10u %9u\n",
               static_cast<unsigned long long>(r.step), r.node_count,
               static_cast<unsigned long long>(r.edge_count), r.average_degree, r.max_degree,
-              r.clustering_coefficient, path, r.global_efficiency, r.components, r.isolated_nodes);
+              r.clustering_coefficient, path, r.global_efficiency, r.components, r.joining_nodes);
   std::fflush(stdout);
 }
 
@@ -261,7 +261,7 @@ Status WriteCsv(std::FILE* file, const std::string& path, const std::vector<Grow
   std::fputs(
       "step,node_count,edge_count,average_degree,max_degree,clustering_coefficient,"
       "average_path_length,path_exact,path_sources,global_efficiency,"
-      "resource_flow_efficiency,components,isolated_nodes,virtual_time_s,events,"
+      "resource_flow_efficiency,components,joining_nodes,virtual_time_s,events,"
       "degree_distribution\n",
       file);
   for (const GrowRow& r : rows) {
@@ -270,7 +270,7 @@ Status WriteCsv(std::FILE* file, const std::string& path, const std::vector<Grow
                  static_cast<unsigned long long>(r.edge_count), r.average_degree, r.max_degree,
                  r.clustering_coefficient, r.average_path_length, r.path_exact ? 1 : 0,
                  r.path_sources, r.global_efficiency, r.global_efficiency, r.components,
-                 r.isolated_nodes, r.virtual_time_s, static_cast<unsigned long long>(r.events),
+                 r.joining_nodes, r.virtual_time_s, static_cast<unsigned long long>(r.events),
                  DegreeField(r.degree_distribution).c_str());
   }
   if (std::fflush(file) != 0 || std::ferror(file) != 0) {

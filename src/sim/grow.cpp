@@ -1,5 +1,7 @@
 #include "sim/grow.hpp"
 
+#include "core/topology/membership.hpp"
+
 #include <cassert>
 #include <cmath>
 #include <cstdio>
@@ -56,28 +58,48 @@ uint32_t PathSourcesMax(const GrowOptions& options, uint32_t node_count) {
   return GrowOptions::kSampledPathSources;
 }
 
+// The graph of the nodes that have finished joining (at least one active link), relabelled
+// densely. Newcomers still mid-join (about half a virtual second at the default join rate) would
+// otherwise each count as a component of their own and drag every metric toward zero.
+Graph LinkedSubgraph(const Graph& graph) {
+  std::vector<uint32_t> index(graph.vertex_count(), UINT32_MAX);
+  uint32_t linked = 0;
+  for (uint32_t v = 0; v < graph.vertex_count(); ++v) {
+    if (graph.degree(v) > 0) index[v] = linked++;
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> edges;
+  edges.reserve(graph.edge_count());
+  for (uint32_t v = 0; v < graph.vertex_count(); ++v) {
+    for (uint32_t u : graph.neighbours(v)) {
+      if (v < u) edges.emplace_back(index[v], index[u]);
+    }
+  }
+  return Graph::FromEdges(linked, std::move(edges));
+}
+
 GrowRow MeasureRow(const Simulator& sim, const GrowOptions& options, uint64_t step) {
-  const Graph graph = sim.ActiveGraph();
+  const Graph all = sim.ActiveGraph();
+  const Graph graph = LinkedSubgraph(all);
   GrowRow row;
   row.step = step;
-  row.node_count = graph.vertex_count();
+  row.node_count = all.vertex_count();
+  row.joining_nodes = all.vertex_count() - graph.vertex_count();
   row.edge_count = graph.edge_count();
-  row.average_degree = row.node_count == 0 ? 0.0
-                                           : 2.0 * static_cast<double>(row.edge_count) /
-                                                 static_cast<double>(row.node_count);
+  row.average_degree = graph.vertex_count() == 0
+                           ? 0.0
+                           : 2.0 * static_cast<double>(row.edge_count) /
+                                 static_cast<double>(graph.vertex_count());
   row.max_degree = graph.max_degree();
   row.clustering_coefficient = AverageClustering(graph);
   Rng path_rng(StreamSeed(options.seed, kPathStreamTag, step));
   const PathStats paths =
-      ComputePathStats(graph, PathSourcesMax(options, row.node_count), path_rng);
+      ComputePathStats(graph, PathSourcesMax(options, graph.vertex_count()), path_rng);
   row.average_path_length = paths.average_path_length_hops;
   row.path_exact = paths.exact;
   row.path_sources = paths.sources;
   row.global_efficiency = paths.global_efficiency;
   row.components = ConnectedComponents(graph).count;
-  row.degree_distribution = DegreeHistogram(graph);
-  row.isolated_nodes =
-      row.degree_distribution.empty() ? 0 : static_cast<uint32_t>(row.degree_distribution[0]);
+  row.degree_distribution = DegreeHistogram(all);
   row.virtual_time_s = sim.now().seconds();
   row.events = sim.counters().events;
   return row;
@@ -125,8 +147,11 @@ class GrowRun {
   void SeedPhase() {
     for (uint32_t i = 0; i < options_.initial_nodes; ++i) {
       sim_.RunUntil(TimePoint{} + gap_ * i);
+      // Seeds start within milliseconds of each other, before any has joined; like a fleet
+      // whose config names one bootstrap node, they all join through the first seed (joining
+      // through a seed that is itself mid-join would only form an island with it).
       std::vector<uint32_t> bootstrap;
-      if (i > 0) bootstrap.push_back(static_cast<uint32_t>(join_rng_.Uniform(i)));
+      if (i > 0) bootstrap.push_back(0);
       sim_.AddNode("seed-" + std::to_string(i), topology_, bootstrap);
       Report(GrowPhase::kSeeding, 0, nullptr);
     }
@@ -192,15 +217,18 @@ class GrowRun {
                                .virtual_time_s = sim_.now().seconds()};
   }
 
-  // Growth never crashes a node, but a bootstrap must be live for the join to mean anything,
-  // so the draw is retried a bounded number of times before falling back to a scan.
+  // A newcomer is given the address of an established node (live, with at least one link), as
+  // an operator would hand out; a node that is itself mid-join would only form an island with
+  // it. The draw is retried a bounded number of times before falling back to a scan.
   uint32_t PickLiveNode() {
     const uint32_t count = sim_.node_count();
     assert(count > 0);
     constexpr int kDrawsMax = 64;
     for (int draw = 0; draw < kDrawsMax; ++draw) {
       const auto candidate = static_cast<uint32_t>(join_rng_.Uniform(count));
-      if (sim_.alive(candidate)) return candidate;
+      if (sim_.alive(candidate) && sim_.node(candidate).membership().ActiveCount() > 0) {
+        return candidate;
+      }
     }
     for (uint32_t i = 0; i < count; ++i) {
       if (sim_.alive(i)) return i;

@@ -84,10 +84,11 @@ struct GrowRow {
   // Latora–Marchiori global efficiency. Reported as resource_flow_efficiency too until the
   // market exists: it is the mean inverse hop distance, i.e. how cheaply anything can flow.
   double global_efficiency = 0;
-  uint32_t components = 0;  // connected components, isolated (still joining) nodes included
+  uint32_t components = 0;  // connected components of the joined nodes (1 when healthy)
   // Nodes with no active link: newcomers whose join has not completed yet (joins take a few
   // round trips, about half a virtual second), so roughly join_rate * 0.5 s during growth.
-  uint32_t isolated_nodes = 0;
+  // Every metric but node_count and degree_distribution is over the joined nodes only.
+  uint32_t joining_nodes = 0;
   std::vector<uint64_t> degree_distribution;  // [k] = nodes of degree k
   double virtual_time_s = 0;
   uint64_t events = 0;  // simulator events processed so far

@@ -55,7 +55,7 @@ TEST(GrowTest, CountsAreSaneAndTheSettledNetworkIsConnected) {
     uint64_t histogram_nodes = 0;
     for (const uint64_t count : row.degree_distribution) histogram_nodes += count;
     EXPECT_EQ(histogram_nodes, row.node_count);
-    EXPECT_EQ(row.isolated_nodes, row.degree_distribution.empty() ? 0 : row.degree_distribution[0]);
+    EXPECT_EQ(row.joining_nodes, row.degree_distribution.empty() ? 0 : row.degree_distribution[0]);
     EXPECT_GE(row.clustering_coefficient, 0.0);
     EXPECT_LE(row.clustering_coefficient, 1.0);
     EXPECT_GE(row.global_efficiency, 0.0);
@@ -65,7 +65,7 @@ TEST(GrowTest, CountsAreSaneAndTheSettledNetworkIsConnected) {
   const GrowRow& last = report.rows.back();
   EXPECT_EQ(last.step, options.steps);
   EXPECT_EQ(last.components, 1u);
-  EXPECT_EQ(last.isolated_nodes, 0u);
+  EXPECT_EQ(last.joining_nodes, 0u);
   // Every newcomer opens m links, so the settled graph has about m edges per node.
   EXPECT_GE(last.average_degree, 1.5 * options.m);
   EXPECT_LE(last.average_degree, 3.0 * options.m);
