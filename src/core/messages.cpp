@@ -8,6 +8,7 @@
 
 #include <bit>
 #include <cstring>
+#include <iterator>
 #include <type_traits>
 
 namespace myco {
@@ -34,17 +35,31 @@ const char* MessageName(const Message& message) {
     const char* operator()(const Disconnect&) const { return "Disconnect"; }
     const char* operator()(const Walk&) const { return "Walk"; }
     const char* operator()(const NeighbourList&) const { return "NeighbourList"; }
+    const char* operator()(const PacketMsg&) const { return "Packet"; }
+    const char* operator()(const IHave&) const { return "IHave"; }
+    const char* operator()(const Graft&) const { return "Graft"; }
+    const char* operator()(const Prune&) const { return "Prune"; }
+    const char* operator()(const GradientUpdate&) const { return "GradientUpdate"; }
   };
   return std::visit(Namer{}, message);
 }
 
 namespace {
 
-// Protobuf size arithmetic. Every field number in the schema is below 16, so each tag is one byte.
-constexpr uint32_t kTagBytes = 1;
-
 constexpr uint32_t VarintBytes(uint64_t value) {
   return static_cast<uint32_t>((std::bit_width(value | 1) + 6) / 7);
+}
+
+// Protobuf size arithmetic. Every field number inside the messages is below 16, so each of their
+// tags is one byte; only Envelope's body fields may be larger (see kEnvelopeFieldNumbers).
+constexpr uint32_t kTagBytes = 1;
+
+// Envelope's oneof field number of each Message alternative, in variant order (myco.proto).
+constexpr uint32_t kEnvelopeFieldNumbers[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16};
+static_assert(std::size(kEnvelopeFieldNumbers) == std::variant_size_v<Message>);
+
+constexpr uint32_t TagBytes(uint32_t field_number) {
+  return VarintBytes(static_cast<uint64_t>(field_number) << 3);
 }
 
 // A proto3 scalar is omitted when it equals zero.
@@ -56,6 +71,9 @@ constexpr uint32_t ZigZagField(int64_t value) {
   const uint64_t zigzag = (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
   return VarintField(zigzag);
 }
+
+// A fixed64 field: 8 bytes, omitted when zero.
+constexpr uint32_t Fixed64Field(uint64_t value) { return value == 0 ? 0 : kTagBytes + 8; }
 
 // Protobuf emits a double unless its bit pattern is all zeros (so -0.0 is sent).
 uint32_t DoubleField(double value) {
@@ -107,6 +125,26 @@ constexpr uint32_t EnumField(Enum value) {
   return VarintField(static_cast<uint64_t>(value) + 1);
 }
 
+uint32_t PacketBodyBytes(const PacketBody& body) {
+  const size_t selector =
+      BytesField(body.selector.node_type.size()) + BytesField(body.selector.specialization.size());
+  const uint32_t rules = VarintField(body.rules.follow_gradient ? 1 : 0) +
+                         EnumField(body.rules.resource) + DoubleField(body.rules.amount_min) +
+                         VarintField(body.rules.prefer_specialists ? 1 : 0) +
+                         DoubleField(body.rules.max_cost);
+  return BytesField(kNodeIdBytes) + Fixed64Field(body.id.seq) +
+         BytesField(body.information_type.size()) + ZigZagField(body.created_at_ms) +
+         VarintField(body.ttl_max) + DoubleField(body.priority) + EnumField(body.mode) +
+         static_cast<uint32_t>(body.destinations.size()) * Delimited(kNodeIdBytes) +
+         BytesField(selector) +  // the codec leaves an empty selector out
+         Delimited(rules) + BytesField(body.payload.size()) +
+         BytesField(sizeof(body.payload_hash)) + BytesField(sizeof(body.signature));
+}
+
+uint32_t PacketIdBytes(const PacketId& id) {
+  return BytesField(kNodeIdBytes) + Fixed64Field(id.seq);
+}
+
 struct BodyBytes {
   uint32_t operator()(const Hello& m) const {
     const uint32_t info = m.info ? Delimited(NodeInfoBytes(*m.info)) : 0;
@@ -128,6 +166,32 @@ struct BodyBytes {
     return BytesField(kNodeIdBytes) + VarintField(m.version) + VarintField(m.hops_left) +
            static_cast<uint32_t>(m.neighbours.size()) * Delimited(kNodeIdBytes);
   }
+  uint32_t operator()(const PacketMsg& m) const {
+    const uint32_t body = m.body ? Delimited(PacketBodyBytes(*m.body)) : 0;
+    return body + VarintField(m.ttl) + VarintField(m.hops) +
+           static_cast<uint32_t>(m.route.size()) * Delimited(kNodeIdBytes);
+  }
+  uint32_t operator()(const IHave& m) const {
+    uint32_t total = 0;
+    for (const auto& entry : m.entries) {
+      total += Delimited(PacketIdBytes(entry.id) + VarintField(entry.hops));
+    }
+    return total;
+  }
+  uint32_t operator()(const Graft& m) const {
+    uint32_t total = 0;
+    for (const auto& id : m.ids) total += Delimited(PacketIdBytes(id));
+    return total;
+  }
+  uint32_t operator()(const Prune&) const { return 0; }
+  uint32_t operator()(const GradientUpdate& m) const {
+    uint32_t total = 0;
+    for (const auto& entry : m.entries) {
+      total +=
+          Delimited(EnumField(entry.type) + DoubleField(entry.amount) + VarintField(entry.hops));
+    }
+    return total;
+  }
 };
 
 }  // namespace
@@ -136,7 +200,9 @@ uint32_t EstimatedWireBytes(const Message& message) {
   // Envelope = version field (tag + version 1, one varint byte) + the oneof body, which is
   // present even when the body itself is empty.
   constexpr uint32_t kVersionFieldBytes = 2;
-  const uint32_t envelope = kVersionFieldBytes + Delimited(std::visit(BodyBytes{}, message));
+  const uint32_t body = std::visit(BodyBytes{}, message);
+  const uint32_t envelope = kVersionFieldBytes + TagBytes(kEnvelopeFieldNumbers[message.index()]) +
+                            VarintBytes(body) + body;
   return VarintBytes(envelope) + envelope;  // the frame's length prefix
 }
 

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/propagation/packet.hpp"
 #include "myco/types.hpp"
 
 namespace myco {
@@ -86,7 +87,50 @@ struct NeighbourList {
   std::vector<NodeId> neighbours;
 };
 
-using Message = std::variant<Hello, PeerExchange, Ping, Pong, Disconnect, Walk, NeighbourList>;
+// ---- propagation (src/core/propagation) ----
+
+// A packet on one hop: the shared signed body plus the fields each hop changes.
+struct PacketMsg {
+  std::shared_ptr<const PacketBody> body;
+  uint32_t ttl = 0;   // hops it may still take
+  uint32_t hops = 0;  // hops taken so far (1 on arrival at the origin's neighbour)
+  // kTargeted / kAck: the source route, origin first, destination last (the packet is at
+  // route[hops]). kGradient: the trail of nodes visited so far, origin first.
+  std::vector<NodeId> route;
+};
+
+// Plumtree's lazy push: "I have these packets", batched per link.
+struct IHaveEntry {
+  PacketId id;
+  uint32_t hops = 0;  // hops the announcer's copy took (for tree optimisation)
+  bool operator==(const IHaveEntry&) const = default;
+};
+struct IHave {
+  std::vector<IHaveEntry> entries;
+};
+
+// "Send me these, and be an eager (tree) link from now on."
+struct Graft {
+  std::vector<PacketId> ids;
+};
+
+// "I got that twice: be a lazy link from now on."
+struct Prune {};
+
+// A node's view of where resources lie: for each resource type, the best amount reachable
+// through it (already decayed by distance) and in how many hops.
+struct GradientEntry {
+  ResourceType type = ResourceType::kComputationalPower;
+  double amount = 0;
+  uint32_t hops = 0;
+  bool operator==(const GradientEntry&) const = default;
+};
+struct GradientUpdate {
+  std::vector<GradientEntry> entries;  // full vector; types absent have nothing in range
+};
+
+using Message = std::variant<Hello, PeerExchange, Ping, Pong, Disconnect, Walk, NeighbourList,
+                             PacketMsg, IHave, Graft, Prune, GradientUpdate>;
 
 const char* MessageName(const Message& message);
 

@@ -4,6 +4,7 @@
 // before any list is copied) -> ValidateMessage on the typed result (text, hops, numbers).
 #include "wire/codec.hpp"
 
+#include <array>
 #include <cassert>
 #include <climits>
 #include <cmath>
@@ -149,6 +150,51 @@ Status CheckNodeInfo(const NodeInfo& info) {
   return {};
 }
 
+Status CheckPacketBody(const PacketBody& body) {
+  if (auto s = CheckText(body.information_type, kTextBytesMax, {"packet.body.information_type"});
+      !s) {
+    return s;
+  }
+  if (auto s = CheckHops(body.ttl_max, {"packet.body.ttl_max"}); !s) return s;
+  // Priorities order link queues; a NaN would make that order meaningless.
+  if (!(std::isfinite(body.priority) && body.priority >= 0 && body.priority <= 1)) {
+    return FieldError(ErrorCode::kParse, {"packet.body.priority"}, "must be finite, in [0, 1]");
+  }
+  if (body.mode > PropagationMode::kAck) {
+    return FieldError(ErrorCode::kParse, {"packet.body.mode"}, "out of range");
+  }
+  if (auto s = CheckCount(body.destinations.size(), kDestinationsMax, {"packet.body.destinations"});
+      !s) {
+    return s;
+  }
+  if (auto s =
+          CheckText(body.selector.node_type, kTextBytesMax, {"packet.body.selector.node_type"});
+      !s) {
+    return s;
+  }
+  if (auto s = CheckText(body.selector.specialization, kTextBytesMax,
+                         {"packet.body.selector.specialization"});
+      !s) {
+    return s;
+  }
+  if (body.rules.resource > ResourceType::kOptimizationInsights) {
+    return FieldError(ErrorCode::kParse, {"packet.body.rules.resource"}, "out of range");
+  }
+  if (auto s = CheckCapacity(body.rules.amount_min, {"packet.body.rules.amount_min"}); !s) return s;
+  // -1 is the documented "no limit"; any other negative value is a bug or a forgery.
+  if (!(std::isfinite(body.rules.max_cost) &&
+        (body.rules.max_cost >= 0 || body.rules.max_cost == -1))) {
+    return FieldError(ErrorCode::kParse, {"packet.body.rules.max_cost"},
+                      "must be finite and >= 0, or -1");
+  }
+  if (body.payload.size() > kPayloadBytesMax) {
+    return FieldError(
+        ErrorCode::kTooLarge, {"packet.body.payload"},
+        std::to_string(body.payload.size()) + " bytes, max " + std::to_string(kPayloadBytesMax));
+  }
+  return {};
+}
+
 struct Validator {
   Status operator()(const Hello& m) const {
     if (!m.info) return FieldError(ErrorCode::kParse, {"hello.info"}, "missing");
@@ -180,6 +226,51 @@ struct Validator {
   Status operator()(const NeighbourList& m) const {
     if (auto s = CheckHops(m.hops_left, {"neighbour_list.hops_left"}); !s) return s;
     return CheckCount(m.neighbours.size(), kNeighboursMax, {"neighbour_list.neighbours"});
+  }
+  Status operator()(const PacketMsg& m) const {
+    if (!m.body) return FieldError(ErrorCode::kParse, {"packet.body"}, "missing");
+    if (auto s = CheckPacketBody(*m.body); !s) return s;
+    if (auto s = CheckHops(m.ttl, {"packet.ttl"}); !s) return s;
+    if (auto s = CheckHops(m.hops, {"packet.hops"}); !s) return s;
+    return CheckCount(m.route.size(), kRouteMax, {"packet.route"});
+  }
+  Status operator()(const IHave& m) const {
+    if (auto s = CheckCount(m.entries.size(), kPacketIdsMax, {"ihave.entries"}); !s) return s;
+    for (size_t i = 0; i < m.entries.size(); ++i) {
+      if (auto s = CheckHops(m.entries[i].hops, {"ihave.entries", i, "hops"}); !s) return s;
+    }
+    return {};
+  }
+  Status operator()(const Graft& m) const {
+    return CheckCount(m.ids.size(), kPacketIdsMax, {"graft.ids"});
+  }
+  Status operator()(const Prune&) const { return {}; }
+  Status operator()(const GradientUpdate& m) const {
+    if (auto s = CheckCount(m.entries.size(), kGradientEntriesMax, {"gradient_update.entries"});
+        !s) {
+      return s;
+    }
+    static_assert(kResourceTypeCount <= 32);
+    uint32_t types_seen = 0;
+    for (size_t i = 0; i < m.entries.size(); ++i) {
+      const GradientEntry& entry = m.entries[i];
+      if (entry.type > ResourceType::kOptimizationInsights) {
+        return FieldError(ErrorCode::kParse, {"gradient_update.entries", i, "type"},
+                          "out of range");
+      }
+      // Two values for one type would make the update's meaning depend on which one a node reads.
+      const uint32_t bit = 1u << static_cast<uint32_t>(entry.type);
+      if ((types_seen & bit) != 0) {
+        return FieldError(ErrorCode::kParse, {"gradient_update.entries", i, "type"},
+                          std::string(ResourceTypeName(entry.type)) + " repeated");
+      }
+      types_seen |= bit;
+      if (auto s = CheckCapacity(entry.amount, {"gradient_update.entries", i, "amount"}); !s) {
+        return s;
+      }
+      if (auto s = CheckHops(entry.hops, {"gradient_update.entries", i, "hops"}); !s) return s;
+    }
+    return {};
   }
 };
 
@@ -221,6 +312,37 @@ void NodeInfoToWire(const NodeInfo& in, wire::NodeInfo* out) {
 template <typename WireEnum, typename Enum>
 WireEnum EnumToWire(Enum value) {
   return static_cast<WireEnum>(static_cast<int>(value) + 1);
+}
+
+template <size_t N>
+void BytesToWire(const std::array<uint8_t, N>& in, std::string* out) {
+  out->assign(reinterpret_cast<const char*>(in.data()), in.size());
+}
+
+void PacketBodyToWire(const PacketBody& in, wire::PacketBody* out) {
+  IdToWire(in.id.origin, out->mutable_origin());
+  out->set_seq(in.id.seq);
+  out->set_information_type(in.information_type);
+  out->set_created_at_ms(in.created_at_ms);
+  out->set_ttl_max(in.ttl_max);
+  out->set_priority(in.priority);
+  out->set_mode(EnumToWire<wire::PropagationMode>(in.mode));
+  out->mutable_destinations()->Reserve(static_cast<int>(in.destinations.size()));
+  for (const auto& id : in.destinations) IdToWire(id, out->add_destinations());
+  // Most packets have no selector; leaving it out saves its two header bytes on every one.
+  if (!in.selector.empty()) {
+    out->mutable_selector()->set_node_type(in.selector.node_type);
+    out->mutable_selector()->set_specialization(in.selector.specialization);
+  }
+  auto* rules = out->mutable_rules();
+  rules->set_follow_gradient(in.rules.follow_gradient);
+  rules->set_resource(EnumToWire<wire::ResourceType>(in.rules.resource));
+  rules->set_amount_min(in.rules.amount_min);
+  rules->set_prefer_specialists(in.rules.prefer_specialists);
+  rules->set_max_cost(in.rules.max_cost);
+  out->set_payload(in.payload);
+  BytesToWire(in.payload_hash, out->mutable_payload_hash());
+  BytesToWire(in.signature, out->mutable_signature());
 }
 
 struct ToWire {
@@ -267,6 +389,45 @@ struct ToWire {
     out->mutable_neighbours()->Reserve(static_cast<int>(m.neighbours.size()));
     for (const auto& id : m.neighbours) IdToWire(id, out->add_neighbours());
   }
+  void operator()(const PacketMsg& m) const {
+    auto* out = envelope->mutable_packet();
+    // A packet without a body is a bug upstream; it is sent as is and the receiver rejects it.
+    if (m.body) PacketBodyToWire(*m.body, out->mutable_body());
+    out->set_ttl(m.ttl);
+    out->set_hops(m.hops);
+    out->mutable_route()->Reserve(static_cast<int>(m.route.size()));
+    for (const auto& id : m.route) IdToWire(id, out->add_route());
+  }
+  void operator()(const IHave& m) const {
+    auto* out = envelope->mutable_ihave();
+    out->mutable_entries()->Reserve(static_cast<int>(m.entries.size()));
+    for (const auto& entry : m.entries) {
+      auto* wire_entry = out->add_entries();
+      IdToWire(entry.id.origin, wire_entry->mutable_origin());
+      wire_entry->set_seq(entry.id.seq);
+      wire_entry->set_hops(entry.hops);
+    }
+  }
+  void operator()(const Graft& m) const {
+    auto* out = envelope->mutable_graft();
+    out->mutable_ids()->Reserve(static_cast<int>(m.ids.size()));
+    for (const auto& id : m.ids) {
+      auto* wire_id = out->add_ids();
+      IdToWire(id.origin, wire_id->mutable_origin());
+      wire_id->set_seq(id.seq);
+    }
+  }
+  void operator()(const Prune&) const { envelope->mutable_prune(); }
+  void operator()(const GradientUpdate& m) const {
+    auto* out = envelope->mutable_gradient_update();
+    out->mutable_entries()->Reserve(static_cast<int>(m.entries.size()));
+    for (const auto& entry : m.entries) {
+      auto* wire_entry = out->add_entries();
+      wire_entry->set_type(EnumToWire<wire::ResourceType>(entry.type));
+      wire_entry->set_amount(entry.amount);
+      wire_entry->set_hops(entry.hops);
+    }
+  }
 };
 
 void MessageToWire(const Message& message, wire::Envelope& envelope) {
@@ -276,13 +437,30 @@ void MessageToWire(const Message& message, wire::Envelope& envelope) {
 
 // ---- protobuf -> typed (structural checks; limits come after, in ValidateMessage) ----
 
-Status IdFromWire(const std::string& in, NodeId& out, const FieldName& name) {
-  if (in.size() != out.bytes.size()) {
-    return FieldError(
-        ErrorCode::kParse, name,
-        std::to_string(in.size()) + " bytes, must be " + std::to_string(out.bytes.size()));
+template <size_t N>
+Status FixedBytesFromWire(const std::string& in, std::array<uint8_t, N>& out,
+                          const FieldName& name) {
+  if (in.size() != N) {
+    return FieldError(ErrorCode::kParse, name,
+                      std::to_string(in.size()) + " bytes, must be " + std::to_string(N));
   }
-  std::memcpy(out.bytes.data(), in.data(), out.bytes.size());
+  std::memcpy(out.data(), in.data(), N);
+  return {};
+}
+
+Status IdFromWire(const std::string& in, NodeId& out, const FieldName& name) {
+  return FixedBytesFromWire(in, out.bytes, name);
+}
+
+// Counts before copying, so an oversized list costs no allocation here.
+Status IdsFromWire(const google::protobuf::RepeatedPtrField<std::string>& in, size_t count_max,
+                   std::vector<NodeId>& out, const char* name) {
+  const auto count = static_cast<size_t>(in.size());
+  if (auto s = CheckCount(count, count_max, {name}); !s) return s;
+  out.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (auto s = IdFromWire(in[static_cast<int>(i)], out[i], {name, i}); !s) return s;
+  }
   return {};
 }
 
@@ -396,6 +574,112 @@ Status NeighbourListFromWire(const wire::NeighbourList& in, Message& message) {
   return {};
 }
 
+Status PacketBodyFromWire(const wire::PacketBody& in, PacketBody& out) {
+  if (auto s = IdFromWire(in.origin(), out.id.origin, {"packet.body.origin"}); !s) return s;
+  out.id.seq = in.seq();
+  out.information_type = in.information_type();
+  out.created_at_ms = in.created_at_ms();
+  out.ttl_max = in.ttl_max();
+  out.priority = in.priority();
+  if (auto s = EnumFromWire(in.mode(), PropagationMode::kAck, out.mode, {"packet.body.mode"}); !s) {
+    return s;
+  }
+  if (auto s = IdsFromWire(in.destinations(), kDestinationsMax, out.destinations,
+                           "packet.body.destinations");
+      !s) {
+    return s;
+  }
+  out.selector.node_type = in.selector().node_type();
+  out.selector.specialization = in.selector().specialization();
+  // Rules are always sent (their resource is never UNSPECIFIED), so absent rules are rejected.
+  const wire::PropagationRules& rules = in.rules();
+  out.rules.follow_gradient = rules.follow_gradient();
+  if (auto s = EnumFromWire(rules.resource(), ResourceType::kOptimizationInsights,
+                            out.rules.resource, {"packet.body.rules.resource"});
+      !s) {
+    return s;
+  }
+  out.rules.amount_min = rules.amount_min();
+  out.rules.prefer_specialists = rules.prefer_specialists();
+  out.rules.max_cost = rules.max_cost();
+  // Checked here as well as in ValidateMessage, so an oversized payload is never copied.
+  if (in.payload().size() > kPayloadBytesMax) {
+    return FieldError(
+        ErrorCode::kTooLarge, {"packet.body.payload"},
+        std::to_string(in.payload().size()) + " bytes, max " + std::to_string(kPayloadBytesMax));
+  }
+  out.payload = in.payload();
+  if (auto s =
+          FixedBytesFromWire(in.payload_hash(), out.payload_hash, {"packet.body.payload_hash"});
+      !s) {
+    return s;
+  }
+  return FixedBytesFromWire(in.signature(), out.signature, {"packet.body.signature"});
+}
+
+Status PacketFromWire(const wire::Packet& in, Message& message) {
+  PacketMsg& out = message.emplace<PacketMsg>();
+  if (!in.has_body()) return FieldError(ErrorCode::kParse, {"packet.body"}, "missing");
+  PacketBody body;
+  if (auto s = PacketBodyFromWire(in.body(), body); !s) return s;
+  // Immutable from here on: every copy the node forwards or caches shares this one body.
+  out.body = std::make_shared<const PacketBody>(std::move(body));
+  out.ttl = in.ttl();
+  out.hops = in.hops();
+  return IdsFromWire(in.route(), kRouteMax, out.route, "packet.route");
+}
+
+Status IHaveFromWire(const wire::IHave& in, Message& message) {
+  IHave& out = message.emplace<IHave>();
+  const auto count = static_cast<size_t>(in.entries_size());
+  if (auto s = CheckCount(count, kPacketIdsMax, {"ihave.entries"}); !s) return s;
+  out.entries.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const auto& entry = in.entries(static_cast<int>(i));
+    if (auto s =
+            IdFromWire(entry.origin(), out.entries[i].id.origin, {"ihave.entries", i, "origin"});
+        !s) {
+      return s;
+    }
+    out.entries[i].id.seq = entry.seq();
+    out.entries[i].hops = entry.hops();
+  }
+  return {};
+}
+
+Status GraftFromWire(const wire::Graft& in, Message& message) {
+  Graft& out = message.emplace<Graft>();
+  const auto count = static_cast<size_t>(in.ids_size());
+  if (auto s = CheckCount(count, kPacketIdsMax, {"graft.ids"}); !s) return s;
+  out.ids.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const auto& id = in.ids(static_cast<int>(i));
+    if (auto s = IdFromWire(id.origin(), out.ids[i].origin, {"graft.ids", i, "origin"}); !s) {
+      return s;
+    }
+    out.ids[i].seq = id.seq();
+  }
+  return {};
+}
+
+Status GradientUpdateFromWire(const wire::GradientUpdate& in, Message& message) {
+  GradientUpdate& out = message.emplace<GradientUpdate>();
+  const auto count = static_cast<size_t>(in.entries_size());
+  if (auto s = CheckCount(count, kGradientEntriesMax, {"gradient_update.entries"}); !s) return s;
+  out.entries.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const auto& entry = in.entries(static_cast<int>(i));
+    if (auto s = EnumFromWire(entry.type(), ResourceType::kOptimizationInsights,
+                              out.entries[i].type, {"gradient_update.entries", i, "type"});
+        !s) {
+      return s;
+    }
+    out.entries[i].amount = entry.amount();
+    out.entries[i].hops = entry.hops();
+  }
+  return {};
+}
+
 Status BodyFromWire(const wire::Envelope& envelope, Message& message) {
   switch (envelope.body_case()) {
     case wire::Envelope::kHello: return HelloFromWire(envelope.hello(), message);
@@ -412,6 +696,12 @@ Status BodyFromWire(const wire::Envelope& envelope, Message& message) {
     case wire::Envelope::kWalk: return WalkFromWire(envelope.walk(), message);
     case wire::Envelope::kNeighbourList:
       return NeighbourListFromWire(envelope.neighbour_list(), message);
+    case wire::Envelope::kPacket: return PacketFromWire(envelope.packet(), message);
+    case wire::Envelope::kIhave: return IHaveFromWire(envelope.ihave(), message);
+    case wire::Envelope::kGraft: return GraftFromWire(envelope.graft(), message);
+    case wire::Envelope::kPrune: message = Prune{}; return {};
+    case wire::Envelope::kGradientUpdate:
+      return GradientUpdateFromWire(envelope.gradient_update(), message);
     case wire::Envelope::BODY_NOT_SET: break;
   }
   // A body from a newer schema lands in the unknown fields and looks exactly like no body.

@@ -3,7 +3,8 @@
 // Guarantees: DecodeMessage never throws and never crashes, whatever the bytes; it returns a
 // Message only if the Envelope parses, its version is kWireVersion, exactly one known body is set
 // and every field is within the limits below (node ids exactly 32 bytes, enums in range, text
-// valid UTF-8 and bounded, lists bounded, hop counts bounded, capacities finite and >= 0).
+// valid UTF-8 and bounded, lists bounded, hop counts bounded, capacities finite and >= 0; for
+// packets also: payload, hash and signature sizes, priority in [0, 1], amounts finite).
 // Otherwise its Error names the offending field, e.g. "peer_exchange.peers[3].id: 31 bytes, must
 // be 32". Every Message it returns re-encodes to bytes that decode to the same Message.
 //
@@ -40,6 +41,21 @@ inline constexpr size_t kNodeInfoListItemsMax = 64;
 // Walk.ttl, Walk.extensions_left, NeighbourList.hops_left: configs use 6, 8 and 16; the bound
 // caps the work one forged packet can cause.
 inline constexpr uint32_t kHopsMax = 255;
+
+// ---- propagation ----
+// PacketBody.payload: the hard wire cap; PropagationConfig.payload_bytes_max may be lower.
+inline constexpr size_t kPayloadBytesMax = 64 * 1024;
+// PacketBody.destinations: a targeted packet has one; selective multicast stays well below.
+inline constexpr size_t kDestinationsMax = 1024;
+// Packet.route: a source route or gradient trail; hop counts are capped at kHopsMax anyway.
+inline constexpr size_t kRouteMax = 256;
+// IHave.entries, Graft.ids: far above a 50 ms batch of announcements on one link (the core
+// sends at most PropagationConfig::ihave_entries_per_message_max, 256 by default).
+inline constexpr size_t kPacketIdsMax = 4096;
+// GradientUpdate.entries: one per resource type; a repeated type is rejected.
+inline constexpr size_t kGradientEntriesMax = kResourceTypeCount;
+// PacketBody.ttl_max, Packet.ttl and .hops, IHave.entries[].hops and GradientUpdate.entries[].hops
+// use kHopsMax; PacketBody.information_type and the Selector texts use kTextBytesMax.
 
 // The Envelope bytes of `message`, without the frame length prefix.
 std::string EncodeMessage(const Message& message);

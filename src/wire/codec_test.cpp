@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "myco/identity.hpp"
 #include "myco/rng.hpp"
 #include "wire/frame.hpp"
 #include "wire/myco.pb.h"
@@ -62,6 +63,35 @@ std::vector<PeerRecord> RealisticPeers(Rng& rng, size_t count) {
   return peers;
 }
 
+// A packet as Propagation publishes it: a JSON payload, signed by a real key.
+std::shared_ptr<const PacketBody> RealisticPacketBody(Rng& rng, PropagationMode mode) {
+  std::array<uint8_t, 32> seed{};
+  for (auto& b : seed) b = static_cast<uint8_t>(rng.Uniform(256));
+  auto identity = Identity::FromSeed(seed);
+  EXPECT_TRUE(identity.ok());
+  PacketBody body;
+  body.id = {identity->id(), rng.Next()};
+  body.information_type = "threat_alert";
+  body.created_at_ms = 1'718'000'000'000 + static_cast<int64_t>(rng.Uniform(1'000'000));
+  body.ttl_max = 15;
+  body.priority = 0.9;
+  body.mode = mode;
+  if (mode == PropagationMode::kTargeted) body.destinations = {RandomId(rng)};
+  if (mode == PropagationMode::kGradient) {
+    body.rules = {true, ResourceType::kMemoryCapacity, 32, true, 2.5};
+    body.selector = {"compute", "gpu_inference"};
+  }
+  body.payload = R"({"threat":"port_scan","source":"10.0.3.99","confidence":0.87})";
+  SignPacket(body, *identity);
+  return std::make_shared<const PacketBody>(std::move(body));
+}
+
+std::vector<NodeId> RandomIds(Rng& rng, size_t count) {
+  std::vector<NodeId> ids(count);
+  for (auto& id : ids) id = RandomId(rng);
+  return ids;
+}
+
 // One or more realistic instances of every message type, as the topology protocol sends them.
 std::vector<Message> RealisticMessages(Rng& rng) {
   std::vector<Message> messages;
@@ -83,6 +113,29 @@ std::vector<Message> RealisticMessages(Rng& rng) {
   std::vector<NodeId> neighbours;
   for (int i = 0; i < 6; ++i) neighbours.push_back(RandomId(rng));
   messages.push_back(NeighbourList{RandomId(rng), 42, 16, neighbours});
+
+  messages.push_back(PacketMsg{RealisticPacketBody(rng, PropagationMode::kBroadcast), 14, 1, {}});
+  auto targeted = RealisticPacketBody(rng, PropagationMode::kTargeted);
+  std::vector<NodeId> route = RandomIds(rng, 4);
+  route.front() = targeted->id.origin;
+  route.back() = targeted->destinations.front();
+  messages.push_back(PacketMsg{targeted, 12, 2, route});
+  auto gradient = RealisticPacketBody(rng, PropagationMode::kGradient);
+  messages.push_back(PacketMsg{gradient, 10, 3, {gradient->id.origin, RandomId(rng)}});
+  IHave ihave;
+  for (int i = 0; i < 20; ++i) {
+    ihave.entries.push_back({{RandomId(rng), rng.Next()}, static_cast<uint32_t>(rng.Uniform(8))});
+  }
+  messages.push_back(std::move(ihave));
+  messages.push_back(Graft{{{RandomId(rng), rng.Next()}, {RandomId(rng), rng.Next()}}});
+  messages.push_back(Prune{});
+  GradientUpdate update;
+  for (size_t t = 0; t < kResourceTypeCount; ++t) {
+    update.entries.push_back({static_cast<ResourceType>(t), rng.UniformDouble() * 100,
+                              static_cast<uint32_t>(rng.Uniform(9))});
+  }
+  messages.push_back(std::move(update));
+  messages.push_back(GradientUpdate{});
   return messages;
 }
 
@@ -104,6 +157,44 @@ std::vector<std::string> RandomTexts(Rng& rng) {
   return texts;
 }
 
+std::string RandomBytes(Rng& rng, size_t count) {
+  std::string bytes(count, '\0');
+  for (auto& b : bytes) b = static_cast<char>(rng.Uniform(256));
+  return bytes;
+}
+
+// Any valid packet body, not signed (the codec does not verify), with edge values common.
+std::shared_ptr<const PacketBody> RandomPacketBody(Rng& rng) {
+  auto pick = [&](std::initializer_list<double> values) {
+    return values.begin()[rng.Uniform(values.size())];
+  };
+  PacketBody body;
+  body.id = {RandomId(rng), rng.Bernoulli(0.2) ? 0 : rng.Next() >> rng.Uniform(64)};
+  body.information_type = RandomText(rng, rng.Bernoulli(0.1) ? kTextBytesMax : 20);
+  const int64_t times[] = {0,
+                           -1,
+                           1,
+                           std::numeric_limits<int64_t>::min(),
+                           std::numeric_limits<int64_t>::max(),
+                           1'718'000'000'000};
+  body.created_at_ms = times[rng.Uniform(std::size(times))];
+  body.ttl_max = static_cast<uint32_t>(rng.Uniform(kHopsMax + 1));
+  body.priority = pick({0.0, -0.0, 1.0, 0.5, 4.9e-324, rng.UniformDouble()});
+  body.mode = static_cast<PropagationMode>(rng.Uniform(6));
+  body.destinations = RandomIds(rng, rng.Uniform(4));
+  if (rng.Bernoulli(0.5)) body.selector = {RandomText(rng, 12), RandomText(rng, 12)};
+  body.rules.follow_gradient = rng.Bernoulli(0.5);
+  body.rules.resource = static_cast<ResourceType>(rng.Uniform(kResourceTypeCount));
+  body.rules.amount_min = pick({0.0, -0.0, 1.5, 1e300, 4.9e-324});
+  body.rules.prefer_specialists = rng.Bernoulli(0.5);
+  body.rules.max_cost = pick({-1.0, 0.0, -0.0, 7.25, 1e300});
+  // Payload bytes need not be UTF-8: the hash, not the codec, vouches for them.
+  body.payload = RandomBytes(rng, rng.Bernoulli(0.01) ? kPayloadBytesMax : rng.Uniform(300));
+  for (auto& b : body.payload_hash) b = static_cast<uint8_t>(rng.Uniform(256));
+  for (auto& b : body.signature) b = static_cast<uint8_t>(rng.Uniform(256));
+  return std::make_shared<const PacketBody>(std::move(body));
+}
+
 // Any valid message, with edge values (zeros, maxima, empty strings) common, for properties that
 // must hold beyond the realistic cases.
 Message RandomValidMessage(Rng& rng) {
@@ -117,7 +208,10 @@ Message RandomValidMessage(Rng& rng) {
     for (auto& p : out) p = {RandomId(rng), RandomText(rng, 30), u32()};
     return out;
   };
-  switch (rng.Uniform(7)) {
+  auto packet_id = [&] {
+    return PacketId{RandomId(rng), rng.Bernoulli(0.2) ? 0 : rng.Next() >> rng.Uniform(64)};
+  };
+  switch (rng.Uniform(12)) {
     case 0: {
       auto info = std::make_shared<NodeInfo>();
       info->id = RandomId(rng);
@@ -145,10 +239,37 @@ Message RandomValidMessage(Rng& rng) {
       return Disconnect{static_cast<DisconnectReason>(rng.Uniform(7)),
                         RandomText(rng, kDetailBytesMax), peers()};
     case 5: return Walk{RandomId(rng), RandomText(rng, 40), hops(), hops()};
-    default: {
+    case 6: {
       std::vector<NodeId> neighbours(rng.Uniform(20));
       for (auto& id : neighbours) id = RandomId(rng);
       return NeighbourList{RandomId(rng), u64(), hops(), neighbours};
+    }
+    case 7: return PacketMsg{RandomPacketBody(rng), hops(), hops(), RandomIds(rng, rng.Uniform(6))};
+    case 8: {
+      IHave ihave;
+      ihave.entries.resize(rng.Uniform(20));
+      for (auto& entry : ihave.entries) entry = {packet_id(), hops()};
+      return ihave;
+    }
+    case 9: {
+      Graft graft;
+      graft.ids.resize(rng.Uniform(5));
+      for (auto& id : graft.ids) id = packet_id();
+      return graft;
+    }
+    case 10: return Prune{};
+    default: {
+      // Distinct types in a random order: a prefix of a shuffled list of all of them.
+      std::vector<ResourceType> types;
+      for (size_t t = 0; t < kResourceTypeCount; ++t) types.push_back(static_cast<ResourceType>(t));
+      for (size_t i = types.size() - 1; i > 0; --i) std::swap(types[i], types[rng.Uniform(i + 1)]);
+      GradientUpdate update;
+      update.entries.resize(rng.Uniform(kResourceTypeCount + 1));
+      for (size_t i = 0; i < update.entries.size(); ++i) {
+        const double amounts[] = {0.0, -0.0, 1.0, 1e300, rng.UniformDouble() * 1e3};
+        update.entries[i] = {types[i], amounts[rng.Uniform(std::size(amounts))], hops()};
+      }
+      return update;
     }
   }
 }
@@ -166,6 +287,21 @@ bool SameInfo(const NodeInfo& a, const NodeInfo& b) {
          a.max_connections == b.max_connections && a.specializations == b.specializations &&
          a.interests == b.interests && a.listen_addresses == b.listen_addresses &&
          a.protocol_version == b.protocol_version;
+}
+
+// Bit-exact: the canonical bytes hold every field but the signature, doubles by their bits.
+bool SameBody(const PacketBody& a, const PacketBody& b) {
+  return a == b && a.CanonicalBytes() == b.CanonicalBytes() && a.signature == b.signature;
+}
+
+bool SameGradientEntries(const std::vector<GradientEntry>& a, const std::vector<GradientEntry>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].type != b[i].type || !SameBits(a[i].amount, b[i].amount) || a[i].hops != b[i].hops) {
+      return false;
+    }
+  }
+  return true;
 }
 
 struct SameAs {
@@ -198,6 +334,17 @@ struct SameAs {
     const auto& b = std::get<NeighbourList>(other);
     return a.origin == b.origin && a.version == b.version && a.hops_left == b.hops_left &&
            a.neighbours == b.neighbours;
+  }
+  bool operator()(const PacketMsg& a) const {
+    const auto& b = std::get<PacketMsg>(other);
+    if (!a.body || !b.body) return a.body == b.body;
+    return SameBody(*a.body, *b.body) && a.ttl == b.ttl && a.hops == b.hops && a.route == b.route;
+  }
+  bool operator()(const IHave& a) const { return a.entries == std::get<IHave>(other).entries; }
+  bool operator()(const Graft& a) const { return a.ids == std::get<Graft>(other).ids; }
+  bool operator()(const Prune&) const { return true; }
+  bool operator()(const GradientUpdate& a) const {
+    return SameGradientEntries(a.entries, std::get<GradientUpdate>(other).entries);
   }
 };
 
@@ -327,6 +474,42 @@ TEST(Codec, EstimateIsExactForTheCurrentSchema) {
   }
   EXPECT_EQ(EstimatedWireBytes(pex), EncodeFrame(pex).size());
   EXPECT_LT(EstimatedWireBytes(pex), kFrameBytesMax);
+
+  PacketBody body = *RandomPacketBody(rng);
+  body.information_type = std::string(kTextBytesMax, 'i');
+  body.destinations = RandomIds(rng, kDestinationsMax);
+  body.selector = {std::string(kTextBytesMax, 'n'), std::string(kTextBytesMax, 's')};
+  body.payload = RandomBytes(rng, kPayloadBytesMax);
+  body.created_at_ms = std::numeric_limits<int64_t>::min();
+  body.id.seq = UINT64_MAX;
+  const PacketMsg packet{std::make_shared<const PacketBody>(std::move(body)), kHopsMax, kHopsMax,
+                         RandomIds(rng, kRouteMax)};
+  ASSERT_TRUE(ValidateMessage(packet).ok());
+  EXPECT_EQ(EstimatedWireBytes(packet), EncodeFrame(packet).size());
+  EXPECT_LT(EstimatedWireBytes(packet), kFrameBytesMax);
+
+  IHave ihave;
+  for (size_t i = 0; i < kPacketIdsMax; ++i)
+    ihave.entries.push_back({{RandomId(rng), UINT64_MAX}, kHopsMax});
+  EXPECT_EQ(EstimatedWireBytes(ihave), EncodeFrame(ihave).size());
+  EXPECT_LT(EstimatedWireBytes(ihave), kFrameBytesMax);
+
+  // Envelope field 16 takes a two-byte tag; the estimate must know.
+  EXPECT_EQ(EstimatedWireBytes(GradientUpdate{}), EncodeFrame(GradientUpdate{}).size());
+  EXPECT_EQ(EstimatedWireBytes(Prune{}), EncodeFrame(Prune{}).size());
+}
+
+// The simulator charges every hop of a packet the same bandwidth while ttl and hops stay small.
+TEST(Codec, EstimateOfAPacketIsTheSameForEveryHop) {
+  Rng rng(11);
+  const auto body = RealisticPacketBody(rng, PropagationMode::kBroadcast);
+  const uint32_t first = EstimatedWireBytes(PacketMsg{body, 15, 1, {}});
+  // ttl and hops in [1, 127] take one varint byte each, so moving on one hop keeps the size.
+  EXPECT_EQ(EstimatedWireBytes(PacketMsg{body, 14, 2, {}}), first);
+  EXPECT_EQ(EstimatedWireBytes(PacketMsg{body, 1, 15, {}}), first);
+  // The payload plus origin, hash and signature, plus a few dozen bytes of small fields.
+  EXPECT_GT(first, body->payload.size() + 32 + 32 + 64);
+  EXPECT_LT(first, body->payload.size() + 32 + 32 + 64 + 80);
 }
 
 // ---- rejections, each naming its field ----
@@ -520,6 +703,225 @@ TEST(Codec, RejectsBadNumbersAndMissingInfo) {
   EXPECT_REJECTS(ping, ErrorCode::kParse, "ping.rtt_us");
 }
 
+// ---- rejections of propagation messages ----
+
+PacketMsg SomePacket() {
+  Rng rng(12);
+  auto body = RealisticPacketBody(rng, PropagationMode::kTargeted);
+  return PacketMsg{body, 5, 1, {body->id.origin, body->destinations.front()}};
+}
+
+TEST(Codec, RejectsPacketsWithWrongSizeBytes) {
+  auto packet = ToEnvelope(SomePacket());
+  EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok());
+  packet.mutable_packet()->mutable_body()->mutable_origin()->resize(31);
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.origin: 31 bytes, must be 32");
+
+  packet = ToEnvelope(SomePacket());
+  packet.mutable_packet()->mutable_body()->mutable_destinations(0)->append("x");
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.destinations[0]: 33 bytes");
+  packet = ToEnvelope(SomePacket());
+  packet.mutable_packet()->mutable_route(1)->clear();
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.route[1]: 0 bytes, must be 32");
+
+  packet = ToEnvelope(SomePacket());
+  packet.mutable_packet()->mutable_body()->mutable_payload_hash()->resize(20);
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.payload_hash: 20 bytes, must be 32");
+  packet.mutable_packet()->mutable_body()->clear_payload_hash();
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.payload_hash: 0 bytes");
+
+  packet = ToEnvelope(SomePacket());
+  packet.mutable_packet()->mutable_body()->mutable_signature()->resize(65);
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.signature: 65 bytes, must be 64");
+  packet.mutable_packet()->mutable_body()->clear_signature();
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.signature: 0 bytes");
+
+  Rng rng(13);
+  auto ihave = ToEnvelope(IHave{{{{RandomId(rng), 1}, 1}, {{RandomId(rng), 2}, 1}}});
+  ihave.mutable_ihave()->mutable_entries(1)->mutable_origin()->resize(16);
+  EXPECT_REJECTS(ihave, ErrorCode::kParse, "ihave.entries[1].origin: 16 bytes");
+  auto graft = ToEnvelope(Graft{{{RandomId(rng), 1}}});
+  graft.mutable_graft()->mutable_ids(0)->clear_origin();
+  EXPECT_REJECTS(graft, ErrorCode::kParse, "graft.ids[0].origin: 0 bytes");
+}
+
+TEST(Codec, RejectsPacketsWithoutBodyOrRules) {
+  auto packet = ToEnvelope(SomePacket());
+  packet.mutable_packet()->clear_body();
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body: missing");
+  EXPECT_FALSE(ValidateMessage(PacketMsg{}).ok());
+  // Encoding a packet without a body does not crash; the receiver rejects it.
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(PacketMsg{})).ok());
+
+  packet = ToEnvelope(SomePacket());
+  packet.mutable_packet()->mutable_body()->clear_rules();
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.rules.resource: missing");
+}
+
+TEST(Codec, RejectsPacketEnumsOutOfRange) {
+  auto packet = ToEnvelope(SomePacket());
+  auto* body = packet.mutable_packet()->mutable_body();
+  body->set_mode(wire::PROPAGATION_MODE_UNSPECIFIED);
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.mode: missing");
+  body->set_mode(static_cast<wire::PropagationMode>(7));
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.mode: value 7 out of range");
+  body->set_mode(wire::PROPAGATION_MODE_ACK);
+  auto decoded = DecodeMessage(packet.SerializeAsString());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().ToString();
+  EXPECT_EQ(std::get<PacketMsg>(*decoded).body->mode, PropagationMode::kAck);
+
+  body->mutable_rules()->set_resource(static_cast<wire::ResourceType>(9));
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.rules.resource: value 9 out of range");
+  body->mutable_rules()->set_resource(wire::RESOURCE_TYPE_OPTIMIZATION_INSIGHTS);
+  EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok());
+
+  auto update = ToEnvelope(GradientUpdate{{{ResourceType::kKnowledgeBase, 1, 1}}});
+  update.mutable_gradient_update()->mutable_entries(0)->set_type(wire::RESOURCE_TYPE_UNSPECIFIED);
+  EXPECT_REJECTS(update, ErrorCode::kParse, "gradient_update.entries[0].type: missing");
+  update.mutable_gradient_update()->mutable_entries(0)->set_type(
+      static_cast<wire::ResourceType>(-1));
+  EXPECT_REJECTS(update, ErrorCode::kParse, "gradient_update.entries[0].type: value -1");
+}
+
+TEST(Codec, RejectsPacketTextAndPayloadOverTheirBound) {
+  auto packet = ToEnvelope(SomePacket());
+  auto* body = packet.mutable_packet()->mutable_body();
+  body->set_information_type(std::string(kTextBytesMax, 't'));
+  EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok());
+  body->set_information_type(std::string(kTextBytesMax + 1, 't'));
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.body.information_type: 257 bytes, max 256");
+  body->set_information_type("ok\xc0\xaf");
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.information_type: not valid UTF-8");
+  body->set_information_type("threat_alert");
+
+  body->mutable_selector()->set_node_type(std::string(300, 'n'));
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.body.selector.node_type");
+  body->mutable_selector()->set_node_type("compute");
+  body->mutable_selector()->set_specialization("\xff");
+  EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.selector.specialization: not valid");
+  body->clear_selector();
+
+  body->set_payload(std::string(kPayloadBytesMax, '\xff'));  // any bytes: not checked as text
+  EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok());
+  body->set_payload(std::string(kPayloadBytesMax + 1, ' '));
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.body.payload: 65537 bytes, max 65536");
+}
+
+TEST(Codec, RejectsPropagationListsOverTheirBound) {
+  Rng rng(14);
+  auto packet = ToEnvelope(SomePacket());
+  auto* body = packet.mutable_packet()->mutable_body();
+  while (body->destinations_size() < static_cast<int>(kDestinationsMax)) {
+    body->add_destinations(std::string(32, 'd'));
+  }
+  EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok());
+  body->add_destinations(std::string(32, 'd'));
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.body.destinations: 1025 entries, max 1024");
+
+  packet = ToEnvelope(SomePacket());
+  while (packet.packet().route_size() < static_cast<int>(kRouteMax)) {
+    packet.mutable_packet()->add_route(std::string(32, 'r'));
+  }
+  EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok());
+  packet.mutable_packet()->add_route(std::string(32, 'r'));
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.route: 257 entries, max 256");
+
+  IHave ihave;
+  for (size_t i = 0; i < kPacketIdsMax; ++i) ihave.entries.push_back({{RandomId(rng), i}, 1});
+  auto ihave_envelope = ToEnvelope(ihave);
+  EXPECT_TRUE(DecodeMessage(ihave_envelope.SerializeAsString()).ok());
+  *ihave_envelope.mutable_ihave()->add_entries() = ihave_envelope.ihave().entries(0);
+  EXPECT_REJECTS(ihave_envelope, ErrorCode::kTooLarge, "ihave.entries: 4097 entries, max 4096");
+  ihave.entries.push_back({});
+  EXPECT_FALSE(ValidateMessage(ihave).ok());
+
+  Graft graft;
+  for (size_t i = 0; i <= kPacketIdsMax; ++i) graft.ids.push_back({RandomId(rng), i});
+  EXPECT_REJECTS(ToEnvelope(graft), ErrorCode::kTooLarge, "graft.ids: 4097 entries");
+
+  GradientUpdate update;
+  for (size_t t = 0; t <= kResourceTypeCount; ++t) {
+    update.entries.push_back({static_cast<ResourceType>(t % kResourceTypeCount), 1, 1});
+  }
+  EXPECT_REJECTS(ToEnvelope(update), ErrorCode::kTooLarge, "gradient_update.entries: 9 entries");
+  update.entries.resize(3);
+  update.entries[2].type = update.entries[0].type;
+  EXPECT_REJECTS(ToEnvelope(update), ErrorCode::kParse,
+                 "gradient_update.entries[2].type: COMPUTATIONAL_POWER repeated");
+}
+
+TEST(Codec, RejectsPropagationHopCountsOverTheirBound) {
+  auto packet = ToEnvelope(SomePacket());
+  packet.mutable_packet()->set_ttl(kHopsMax);
+  packet.mutable_packet()->set_hops(kHopsMax);
+  packet.mutable_packet()->mutable_body()->set_ttl_max(kHopsMax);
+  EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok());
+  packet.mutable_packet()->set_ttl(kHopsMax + 1);
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.ttl: 256, max 255");
+  packet.mutable_packet()->set_ttl(1);
+  packet.mutable_packet()->set_hops(UINT32_MAX);
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.hops");
+  packet.mutable_packet()->set_hops(1);
+  packet.mutable_packet()->mutable_body()->set_ttl_max(1000);
+  EXPECT_REJECTS(packet, ErrorCode::kTooLarge, "packet.body.ttl_max: 1000, max 255");
+
+  Rng rng(15);
+  auto ihave = ToEnvelope(IHave{{{{RandomId(rng), 1}, 1}, {{RandomId(rng), 2}, 1}}});
+  ihave.mutable_ihave()->mutable_entries(1)->set_hops(256);
+  EXPECT_REJECTS(ihave, ErrorCode::kTooLarge, "ihave.entries[1].hops: 256");
+  auto update = ToEnvelope(GradientUpdate{{{ResourceType::kKnowledgeBase, 1, 1}}});
+  update.mutable_gradient_update()->mutable_entries(0)->set_hops(300);
+  EXPECT_REJECTS(update, ErrorCode::kTooLarge, "gradient_update.entries[0].hops: 300");
+}
+
+TEST(Codec, RejectsBadPacketNumbers) {
+  auto packet = ToEnvelope(SomePacket());
+  auto* body = packet.mutable_packet()->mutable_body();
+  for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL, -0.01, 1.0000001, 2.0}) {
+    body->set_priority(bad);
+    EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.priority: must be finite, in [0, 1]");
+  }
+  for (double good : {0.0, -0.0, 1.0, 0.25}) {
+    body->set_priority(good);
+    EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok()) << good;
+  }
+
+  auto* rules = body->mutable_rules();
+  for (double bad : {std::nan(""), HUGE_VAL, -1.0, -4.9e-324}) {
+    rules->set_amount_min(bad);
+    EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.rules.amount_min: must be finite");
+  }
+  rules->set_amount_min(0);
+  for (double bad : {std::nan(""), HUGE_VAL, -0.5, -2.0, -HUGE_VAL}) {
+    rules->set_max_cost(bad);
+    EXPECT_REJECTS(packet, ErrorCode::kParse, "packet.body.rules.max_cost");
+  }
+  for (double good : {-1.0, 0.0, 3.5}) {
+    rules->set_max_cost(good);
+    EXPECT_TRUE(DecodeMessage(packet.SerializeAsString()).ok()) << good;
+  }
+
+  auto update = ToEnvelope(GradientUpdate{{{ResourceType::kKnowledgeBase, 1, 1}}});
+  for (double bad : {std::nan(""), HUGE_VAL, -3.0}) {
+    update.mutable_gradient_update()->mutable_entries(0)->set_amount(bad);
+    EXPECT_REJECTS(update, ErrorCode::kParse, "gradient_update.entries[0].amount: must be finite");
+  }
+}
+
+// A decoded packet owns a fresh immutable body; re-encoding it gives back the same bytes.
+TEST(Codec, DecodedPacketsShareNothingWithTheSender) {
+  const PacketMsg sent = SomePacket();
+  const std::string bytes = EncodeMessage(sent);
+  auto decoded = DecodeMessage(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().ToString();
+  const auto& received = std::get<PacketMsg>(*decoded);
+  ASSERT_NE(received.body, nullptr);
+  EXPECT_NE(received.body.get(), sent.body.get());
+  EXPECT_EQ(received.body.use_count(), 1);
+  EXPECT_TRUE(SameBody(*received.body, *sent.body));
+  EXPECT_EQ(EncodeMessage(*decoded), bytes);
+}
+
 TEST(Codec, RejectsMalformedProtobuf) {
   for (const std::string& bad :
        {std::string("\x08"), std::string("\x12\x05\x01"),
@@ -534,6 +936,11 @@ TEST(Codec, RejectsMalformedProtobuf) {
 TEST(Codec, Names) {
   EXPECT_STREQ(MessageName(Ping{}), "Ping");
   EXPECT_STREQ(MessageName(NeighbourList{}), "NeighbourList");
+  EXPECT_STREQ(MessageName(PacketMsg{}), "Packet");
+  EXPECT_STREQ(MessageName(IHave{}), "IHave");
+  EXPECT_STREQ(MessageName(Graft{}), "Graft");
+  EXPECT_STREQ(MessageName(Prune{}), "Prune");
+  EXPECT_STREQ(MessageName(GradientUpdate{}), "GradientUpdate");
   EXPECT_STREQ(DisconnectReasonName(DisconnectReason::kFull), "full");
   EXPECT_STREQ(DisconnectReasonName(DisconnectReason::kJoinDone), "join done");
   EXPECT_STREQ(DisconnectReasonName(static_cast<DisconnectReason>(99)), "unknown");
@@ -556,10 +963,17 @@ TEST(Codec, RandomBytesNeverCrash) {
     input.clear();
     const size_t random_bytes = rng.Uniform(64);
     if (rng.Bernoulli(0.5)) {
-      const auto body_tag = static_cast<uint8_t>(((2 + rng.Uniform(7)) << 3) | 2);
+      // Every Envelope body field, 16 included (a two-byte tag).
+      constexpr uint32_t kBodyFields[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16};
+      const uint32_t tag = kBodyFields[rng.Uniform(std::size(kBodyFields))] << 3 | 2;
       input += '\x08';  // version = 1
       input += '\x01';
-      input += static_cast<char>(body_tag);
+      if (tag < 0x80) {
+        input += static_cast<char>(tag);
+      } else {
+        input += static_cast<char>(0x80 | (tag & 0x7f));
+        input += static_cast<char>(tag >> 7);
+      }
       input += static_cast<char>(random_bytes);
     }
     for (size_t k = 0; k < random_bytes; ++k) input += static_cast<char>(rng.Uniform(256));

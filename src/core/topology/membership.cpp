@@ -78,6 +78,17 @@ void Membership::SendMessage(const NodeId& peer, Message message, Out& out) {
   out.push_back(Send{peer, std::move(message)});
 }
 
+void Membership::NoteTraffic(TimePoint now, const NodeId& peer, uint32_t bytes) {
+  if (Link* l = FindLinkMut(peer)) {
+    l->last_heard = now;
+    l->bytes_in_window += bytes;
+  }
+}
+
+void Membership::NoteSent(const NodeId& peer, uint32_t bytes) {
+  if (Link* l = FindLinkMut(peer)) l->bytes_out_window += bytes;
+}
+
 // ---------------------------------------------------------------- commands
 
 void Membership::Join(TimePoint now, const std::vector<std::string>& addresses, Out& out) {

@@ -101,6 +101,9 @@ class Membership {
   void OnLinkDown(TimePoint now, const NodeId& peer, const std::string& why, Out& out);
   void OnDialFailed(TimePoint now, const std::string& address, const std::string& why, Out& out);
   void Join(TimePoint now, const std::vector<std::string>& addresses, Out& out);
+  // Traffic of another protocol on an active link: proof of life, and bytes for utilisation.
+  void NoteTraffic(TimePoint now, const NodeId& peer, uint32_t bytes);
+  void NoteSent(const NodeId& peer, uint32_t bytes);
   void Leave(TimePoint now, Out& out);
 
   TimePoint NextDeadline() const { return next_tick_; }

@@ -27,12 +27,15 @@ bool TopologyMap::Update(const NodeId& origin, uint64_t version, std::vector<Nod
   std::sort(neighbours.begin(), neighbours.end());
   neighbours.erase(std::unique(neighbours.begin(), neighbours.end()), neighbours.end());
   it->second = Entry{version, std::move(neighbours), now};
+  ++generation_;
   assert(entries_.size() <= entries_max_);
   return true;
 }
 
 void TopologyMap::Expire(TimePoint now, Duration expiry) {
-  std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.heard_at > expiry; });
+  if (std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.heard_at > expiry; })) {
+    ++generation_;
+  }
 }
 
 const TopologyMap::Entry* TopologyMap::Find(const NodeId& origin) const {

@@ -30,10 +30,14 @@ class TopologyMap {
   // Stores the entry if it is newer than what we hold. Returns true if it was stored.
   bool Update(const NodeId& origin, uint64_t version, std::vector<NodeId> neighbours,
               TimePoint now);
-  void Remove(const NodeId& origin) { entries_.erase(origin); }
+  void Remove(const NodeId& origin) {
+    if (entries_.erase(origin) != 0) ++generation_;
+  }
   void Expire(TimePoint now, Duration expiry);
 
   const Entry* Find(const NodeId& origin) const;
+  // Incremented by every change, so users can cache what they derive from the map.
+  uint64_t generation() const { return generation_; }
   size_t size() const { return entries_.size(); }
   bool full() const { return entries_.size() >= entries_max_; }
   // Sorted by origin, so whatever iterates it is deterministic.
@@ -49,6 +53,7 @@ class TopologyMap {
 
   uint32_t entries_max_;
   std::map<NodeId, Entry> entries_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace myco
