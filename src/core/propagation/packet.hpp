@@ -77,9 +77,9 @@ struct Selector {
 struct PropagationRules {
   bool follow_gradient = false;  // gradient mode: which resource to climb
   ResourceType resource = ResourceType::kComputationalPower;
-  double amount_min = 0;               // a node serves if it holds at least this much
-  bool prefer_specialists = false;     // break gradient ties toward selector.specialization
-  double max_cost = -1;                // per unit; -1: no limit
+  double amount_min = 0;            // a node serves if it holds at least this much
+  bool prefer_specialists = false;  // break gradient ties toward selector.specialization
+  double max_cost = -1;             // per unit; -1: no limit
   bool operator==(const PropagationRules&) const = default;
 };
 
@@ -93,9 +93,9 @@ struct PacketBody {
   std::vector<NodeId> destinations;  // targeted: exactly one; ack: the acked packet's origin
   Selector selector;
   PropagationRules rules;
-  std::string payload;  // a JSON object, as bytes
+  std::string payload;                     // a JSON object, as bytes
   std::array<uint8_t, 32> payload_hash{};  // SHA-256(payload)
-  Signature signature{};                  // origin's Ed25519 over CanonicalBytes()
+  Signature signature{};                   // origin's Ed25519 over CanonicalBytes()
 
   // Everything but the signature, in the canonical encoding that is signed.
   std::string CanonicalBytes() const;

@@ -289,9 +289,9 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
 void Propagation::HandleRouted(TimePoint now, const NodeId& from, PacketMsg&& packet, Out& out) {
   const PacketBody& b = *packet.body;
   const auto& route = packet.route;
-  if (b.destinations.size() != 1 || route.size() < 2 || packet.hops >= route.size() ||
-      route[packet.hops] != membership_.id() || route.front() != b.id.origin ||
-      route.back() != b.destinations.front() || route[packet.hops - 1] != from) {
+  if (b.destinations.size() != 1 || !TargetedRouter::CheckRoute(packet, membership_.id()).ok() ||
+      route.front() != b.id.origin || route.back() != b.destinations.front() ||
+      route[packet.hops - 1] != from) {
     ++counters_.malformed;
     return;
   }
@@ -301,7 +301,7 @@ void Propagation::HandleRouted(TimePoint now, const NodeId& from, PacketMsg&& pa
 
   if (packet.hops + 1 == route.size()) {  // we are the destination
     if (b.mode == PropagationMode::kAck) {
-      if (first_copy) HandleAck(now, b, out);
+      if (first_copy) HandleAck(now, b, route, out);
       return;
     }
     if (first_copy) {
@@ -383,7 +383,8 @@ void Propagation::SendAck(TimePoint now, const PacketMsg& packet, const std::vec
                      b.priority, false});
 }
 
-void Propagation::HandleAck(TimePoint now, const PacketBody& ack, Out& out) {
+void Propagation::HandleAck(TimePoint now, const PacketBody& ack,
+                            const std::vector<NodeId>& ack_route, Out& out) {
   const auto payload = nlohmann::json::parse(ack.payload, nullptr, false);
   if (!payload.is_object() || !payload.contains("ack_origin") ||
       !payload["ack_origin"].is_string() || !payload.contains("ack_seq") ||
@@ -412,7 +413,8 @@ void Propagation::HandleAck(TimePoint now, const PacketBody& ack, Out& out) {
     out.push_back(Deliver{DiscoveryAnswered{acked, ack.id.origin, hops}});
     return;
   }
-  targeted_->OnAck(now, acked, ack.id.origin, out);
+  // The ack retraced the acknowledged copy's path backwards; the router tells copies apart by it.
+  targeted_->OnAck(now, acked, ack.id.origin, out, ack_route);
 }
 
 // ---------------------------------------------------------------- plumtree control, timers

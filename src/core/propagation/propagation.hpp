@@ -132,7 +132,8 @@ class Propagation {
                                              std::vector<NodeId> destinations);
   // Answers `packet` along `path` (the way it came, ending here) reversed.
   void SendAck(TimePoint now, const PacketMsg& packet, const std::vector<NodeId>& path, Out& out);
-  void HandleAck(TimePoint now, const PacketBody& ack, Out& out);
+  void HandleAck(TimePoint now, const PacketBody& ack, const std::vector<NodeId>& ack_route,
+                 Out& out);
   // Verifies a packet's body unless its verdict is already in the seen cache.
   bool CheckOnce(TimePoint now, const PacketMsg& packet);
 

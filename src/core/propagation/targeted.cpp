@@ -24,9 +24,9 @@ constexpr double kCompatibilityWeight = 0.20;
 // Compatibility of an intermediate node whose specializations we do not know: neither a match
 // nor a mismatch.
 constexpr double kUnknownCompatibility = 0.5;
-// Destinations whose candidates are cached; at the bound the cache starts over, which costs one
-// BFS per destination again and keeps memory bounded on nodes that talk to many others.
-constexpr size_t kPathCacheEntriesMax = 4096;
+// Node ids held by the candidate cache (8 MiB); at the bound the cache starts over, which costs
+// one BFS per destination again and keeps memory bounded on nodes that talk to many others.
+constexpr size_t kPathCacheNodesMax = size_t{1} << 18;
 // Longest wait for one ack: doubling stops here, so a large retries_max cannot overflow time.
 constexpr Duration kAckWaitMax = Seconds(3600);
 constexpr uint32_t kRouteHopsMax = static_cast<uint32_t>(kRouteNodesMax - 1);
@@ -70,24 +70,38 @@ bool TargetedRouter::IsActiveNeighbour(const NodeId& id) const {
 const TargetedRouter::Graph& TargetedRouter::CurrentGraph() const {
   const TopologyMap& map = membership_.map();
   if (graph_.built && graph_.generation == map.generation()) return graph_;
-
   Graph g;
   g.generation = map.generation();
   g.built = true;
-  // Dense indices in id order: the origins (already sorted) merged with the nodes that are only
-  // named in neighbour lists.
+  IndexNodes(map, self(), g);
+  LinkNodes(map, self(), g);
+  graph_ = std::move(g);
+  const size_t n = graph_.ids.size();
+  visited_epoch_.assign(n, 0);
+  avoided_epoch_.assign(n, 0);
+  parent_.assign(n, kNoIndex);
+  depth_.assign(n, 0);
+  visit_epoch_ = 0;
+  avoid_epoch_ = 0;
+  ClearPathCache();
+  return graph_;
+}
+
+// Dense indices in id order: the origins (already sorted) merged with the nodes that are only
+// named in neighbour lists.
+void TargetedRouter::IndexNodes(const TopologyMap& map, const NodeId& self, Graph& g) {
   std::vector<NodeId> origins;
   origins.reserve(map.size());
   for (const auto& [origin, entry] : map.entries()) {
-    if (origin != self()) origins.push_back(origin);
+    if (origin != self) origins.push_back(origin);
   }
   // Hash lookups rather than map.Find: this loop visits every edge of the map.
   for (const NodeId& origin : origins) g.index.emplace(origin, kNoIndex);
   std::vector<NodeId> named_only;
   for (const auto& [origin, entry] : map.entries()) {
-    if (origin == self()) continue;
+    if (origin == self) continue;
     for (const NodeId& v : entry.neighbours) {
-      if (v != self() && !g.index.contains(v)) named_only.push_back(v);
+      if (v != self && !g.index.contains(v)) named_only.push_back(v);
     }
   }
   std::sort(named_only.begin(), named_only.end());
@@ -96,23 +110,26 @@ const TargetedRouter::Graph& TargetedRouter::CurrentGraph() const {
   std::merge(origins.begin(), origins.end(), named_only.begin(), named_only.end(),
              std::back_inserter(g.ids));
   assert(g.ids.size() < kNoIndex);
-  const uint32_t n = static_cast<uint32_t>(g.ids.size());
   g.index.clear();
-  g.index.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) g.index.emplace(g.ids[i], i);
+  g.index.reserve(g.ids.size());
+  for (uint32_t i = 0; i < g.ids.size(); ++i) g.index.emplace(g.ids[i], i);
+}
 
+// Fills offsets and edges. REQUIRES: IndexNodes(map, self, g) ran.
+void TargetedRouter::LinkNodes(const TopologyMap& map, const NodeId& self, Graph& g) {
+  const auto n = static_cast<uint32_t>(g.ids.size());
   // Each origin's list as ascending indices (ids are sorted, so indices are too).
   std::vector<uint8_t> has_entry(n, 0);
   std::vector<uint32_t> list_offsets(n + 1, 0);
   std::vector<uint32_t> lists;
   uint32_t previous = 0;
   for (const auto& [origin, entry] : map.entries()) {
-    if (origin == self()) continue;
+    if (origin == self) continue;
     const uint32_t u = g.index.at(origin);
     for (uint32_t i = previous + 1; i <= u; ++i) list_offsets[i] = list_offsets[previous];
     has_entry[u] = 1;
     for (const NodeId& v : entry.neighbours) {
-      if (v != self() && v != origin) lists.push_back(g.index.at(v));
+      if (v != self && v != origin) lists.push_back(g.index.at(v));
     }
     list_offsets[u + 1] = static_cast<uint32_t>(lists.size());
     previous = u + 1;
@@ -149,16 +166,6 @@ const TargetedRouter::Graph& TargetedRouter::CurrentGraph() const {
     }
   }
   for (uint32_t i = 0; i < n; ++i) assert(cursor[i] == g.offsets[i + 1]);
-
-  graph_ = std::move(g);
-  visited_epoch_.assign(n, 0);
-  avoided_epoch_.assign(n, 0);
-  parent_.assign(n, kNoIndex);
-  depth_.assign(n, 0);
-  visit_epoch_ = 0;
-  avoid_epoch_ = 0;
-  path_cache_.clear();
-  return graph_;
 }
 
 uint32_t TargetedRouter::IndexOf(const NodeId& id) const {
@@ -251,11 +258,20 @@ std::vector<std::vector<NodeId>> TargetedRouter::DisjointPaths(const NodeId& des
 const std::vector<std::vector<NodeId>>& TargetedRouter::CachedDisjointPaths(
     const NodeId& destination) const {
   CurrentGraph();  // clears the cache when the map changed
-  if (!ActiveNeighboursUnchanged()) path_cache_.clear();
+  if (!ActiveNeighboursUnchanged()) ClearPathCache();
   auto it = path_cache_.find(destination);
   if (it != path_cache_.end()) return it->second;
-  if (path_cache_.size() >= kPathCacheEntriesMax) path_cache_.clear();
-  return path_cache_.emplace(destination, DisjointPaths(destination, {}, false)).first->second;
+  std::vector<std::vector<NodeId>> paths = DisjointPaths(destination, {}, false);
+  size_t nodes = 1;  // an unreachable destination still costs an entry
+  for (const auto& path : paths) nodes += path.size();
+  if (path_cache_nodes_ + nodes > kPathCacheNodesMax) ClearPathCache();
+  path_cache_nodes_ += nodes;
+  return path_cache_.emplace(destination, std::move(paths)).first->second;
+}
+
+void TargetedRouter::ClearPathCache() const {
+  path_cache_.clear();
+  path_cache_nodes_ = 0;
 }
 
 // Compares our active neighbours with those the path cache was computed for, and records the

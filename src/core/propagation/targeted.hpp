@@ -71,6 +71,7 @@
 namespace myco {
 
 class Membership;
+class TopologyMap;
 struct Send;
 struct Dial;
 struct Close;
@@ -175,6 +176,8 @@ class TargetedRouter {
 
   const NodeId& self() const;
   const Graph& CurrentGraph() const;
+  static void IndexNodes(const TopologyMap& map, const NodeId& self, Graph& g);
+  static void LinkNodes(const TopologyMap& map, const NodeId& self, Graph& g);
   uint32_t IndexOf(const NodeId& id) const;
   bool IsActiveNeighbour(const NodeId& id) const;
   bool ActiveNeighboursUnchanged() const;
@@ -186,6 +189,7 @@ class TargetedRouter {
                                                  bool avoid_direct) const;
   std::vector<NodeId> ShortestPath(uint32_t destination_index) const;
   const std::vector<std::vector<NodeId>>& CachedDisjointPaths(const NodeId& destination) const;
+  void ClearPathCache() const;
   std::vector<Path> Rank(const std::vector<std::vector<NodeId>>& paths, const Selector& selector,
                          uint32_t hops_max) const;
   double Score(const std::vector<NodeId>& nodes, const Selector& selector) const;
@@ -206,6 +210,7 @@ class TargetedRouter {
   // Candidates per destination, valid while graph_ and the active neighbours stay the same.
   mutable std::unordered_map<NodeId, std::vector<std::vector<NodeId>>, NodeIdHash> path_cache_;
   mutable std::vector<NodeId> path_cache_neighbours_;
+  mutable size_t path_cache_nodes_ = 0;  // node ids held, bounded (see targeted.cpp)
   // BFS scratch, epoch-stamped so a BFS never clears arrays of the whole graph.
   mutable std::vector<uint32_t> visited_epoch_;
   mutable std::vector<uint32_t> avoided_epoch_;

@@ -81,6 +81,7 @@ class Scenario {
   // `origin`'s neighbour list (a newer version each time), relayed by our first active neighbour.
   void Entry(int origin, const std::vector<int>& neighbours) {
     std::vector<NodeId> ids;
+    ids.reserve(neighbours.size());
     for (int v : neighbours) ids.push_back(Id(v));
     const std::vector<NodeId> relays = membership_.ActivePeerIds();
     ASSERT_FALSE(relays.empty());
@@ -96,7 +97,7 @@ class Scenario {
   }
 
   std::vector<std::vector<NodeId>> Paths(int destination, uint32_t hops_max = 15,
-                                         Selector selector = {}) const {
+                                         const Selector& selector = {}) const {
     std::vector<std::vector<NodeId>> paths;
     for (const auto& p : router_.CandidatePaths(Id(destination), selector, hops_max)) {
       paths.push_back(p.nodes);
@@ -154,7 +155,7 @@ Edges RandomGraph(int n, int extra, uint64_t seed) {
     const int b = static_cast<int>(rng.Uniform(static_cast<uint64_t>(n)));
     if (a != b) set.emplace(std::min(a, b), std::max(a, b));
   }
-  return Edges(set.begin(), set.end());
+  return {set.begin(), set.end()};
 }
 
 std::vector<Effect> Sends(const TargetedRouter::Out& out) {

@@ -212,6 +212,10 @@ void Membership::Activate(TimePoint now, Link& link, Out& out) {
   const NodeId peer = link.peer;
   RemovePassive(peer);
   out.push_back(Deliver{PeerUp{peer}});
+  // A new neighbour gets a sample of whom we know at once: a newcomer's passive view would
+  // otherwise stay empty until its first shuffle, and a node whose neighbours all fail before
+  // then has nobody to heal through.
+  SendMessage(peer, PeerExchange{SamplePeers(peer, config_.pex_sample_size), false}, out);
 }
 
 // ---------------------------------------------------------------- messages
@@ -466,6 +470,7 @@ void Membership::LearnPeers(TimePoint, const std::vector<PeerRecord>& peers) {
       passive_.erase(passive_.begin() + static_cast<ptrdiff_t>(rng_.Uniform(passive_.size())));
     }
     passive_.push_back(PassivePeer{r, 0, TimePoint{}});
+    ++counters_.peers_learned;
   }
   assert(passive_.size() <= config_.passive_view_max);
 }
@@ -675,6 +680,7 @@ void Membership::Shuffle(TimePoint, Out& out) {
     if (l.state != LinkState::kActive) continue;
     if (seen++ == pick) {
       const NodeId peer = l.peer;
+      ++counters_.shuffles;
       SendMessage(peer, PeerExchange{SamplePeers(peer, config_.pex_sample_size), true}, out);
       return;
     }
@@ -700,7 +706,11 @@ void Membership::OnTick(TimePoint now, Out& out) {
   Heartbeat(now, out);
   Maintain(now, out);
   if (now >= next_shuffle_) {
-    next_shuffle_ = now + config_.shuffle_period;
+    // An under-filled passive view (a newcomer, or after mass failures) refills every few
+    // heartbeats instead of waiting a whole shuffle period.
+    const bool hungry = passive_.size() * 2 < config_.passive_view_max;
+    next_shuffle_ = now + (hungry ? std::min(config_.shuffle_period, config_.heartbeat_period * 2)
+                                  : config_.shuffle_period);
     Shuffle(now, out);
   }
   if (config_.map_flood_radius > 0) {

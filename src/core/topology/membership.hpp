@@ -133,6 +133,8 @@ class Membership {
     uint64_t refused_full = 0;
     uint64_t links_failed = 0;  // heartbeat timeouts
     uint64_t protocol_errors = 0;
+    uint64_t shuffles = 0;       // PeerExchange requests sent
+    uint64_t peers_learned = 0;  // records that entered the passive view
   };
   const Counters& counters() const { return counters_; }
 
