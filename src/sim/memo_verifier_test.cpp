@@ -26,7 +26,7 @@ class MemoVerifierTest : public ::testing::Test {
   void SetUp() override { real_checks = 0; }
 
   static std::shared_ptr<const PacketBody> SignedBody(uint64_t seq, size_t payload_bytes = 16) {
-    static const Identity origin = [] {
+    static const Identity kOrigin = [] {
       std::array<uint8_t, 32> seed{};
       seed.fill(3);
       auto identity = Identity::FromSeed(seed);
@@ -34,11 +34,11 @@ class MemoVerifierTest : public ::testing::Test {
       return std::move(identity).value();
     }();
     PacketBody body;
-    body.id = {origin.id(), seq};
+    body.id = {kOrigin.id(), seq};
     body.information_type = "threat_alert";
     body.ttl_max = 8;
     body.payload = std::string(payload_bytes, 'p');
-    SignPacket(body, origin);
+    SignPacket(body, kOrigin);
     return std::make_shared<const PacketBody>(std::move(body));
   }
 };
