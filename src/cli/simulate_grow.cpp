@@ -51,7 +51,7 @@ struct GrowFlags {
   std::string max_connections = "100";
   std::string join_rate = "1000";
   std::string every;         // empty: about 100 rows
-  std::string path_sources;  // empty: exact up to 2000 nodes, else 64 sampled
+  std::string path_sources;  // empty: exact up to 2000 nodes, else 32 sampled (256 final)
   std::string map_radius = "0";
   bool json = false;
   std::string csv_path;
@@ -212,15 +212,23 @@ std::string TimingLine(uint64_t events, double wall_s, double measure_wall_s) {
 }
 
 void PrintTableSummary(const GrowReport& report, double wall_s, double measure_wall_s) {
-  uint32_t sampled_sources = 0;
+  uint32_t sampled_min = UINT32_MAX;
+  uint32_t sampled_max = 0;
   for (const GrowRow& r : report.rows) {
-    if (!r.path_exact) sampled_sources = std::max(sampled_sources, r.path_sources);
+    if (r.path_exact) continue;
+    sampled_min = std::min(sampled_min, r.path_sources);
+    sampled_max = std::max(sampled_max, r.path_sources);
   }
-  if (sampled_sources > 0) {
+  if (sampled_max > 0 && sampled_min == sampled_max) {
     std::printf(
         "~ path_len and efficiency estimated from %u sampled BFS sources (exact up to %u "
         "nodes by default; see --path-sources)\n",
-        sampled_sources, GrowOptions::kExactPathNodesMax);
+        sampled_max, GrowOptions::kExactPathNodesMax);
+  } else if (sampled_max > 0) {
+    std::printf(
+        "~ path_len and efficiency estimated from sampled BFS sources: %u per row during growth, "
+        "%u for the final row (exact up to %u nodes by default; see --path-sources)\n",
+        sampled_min, sampled_max, GrowOptions::kExactPathNodesMax);
   }
   if (report.power_law.has_value()) {
     const PowerLawFit& fit = *report.power_law;
@@ -511,7 +519,9 @@ void AddSimulateGrowCommand(CLI::App& simulate, CommandAction& action) {
   grow->add_option("--every", flags->every, "Record a row every K steps [default: steps/100]")
       ->type_name("K");
   grow->add_option("--path-sources", flags->path_sources,
-                   "BFS sources for path length [default: exact up to 2000 nodes, else 64]")
+                   "BFS sources for path length [default: exact up to 2000 nodes, else 32 per row "
+                   "and 256 for "
+                   "the final row]")
       ->type_name("S");
   grow->add_option("--map-radius", flags->map_radius,
                    "Topology-map flood radius in hops, 0..64 (0: no maps; O(N^2) memory if large)")

@@ -1,7 +1,5 @@
 #include "sim/grow.hpp"
 
-#include "core/topology/membership.hpp"
-
 #include <cassert>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +7,7 @@
 #include <utility>
 
 #include "core/topology/config.hpp"
+#include "core/topology/membership.hpp"
 #include "sim/simulator.hpp"
 
 namespace myco {
@@ -52,10 +51,10 @@ Duration ArrivalGap(const GrowOptions& options) {
   return Nanoseconds(std::max<int64_t>(1, gap_ns));
 }
 
-uint32_t PathSourcesMax(const GrowOptions& options, uint32_t node_count) {
+uint32_t PathSourcesMax(const GrowOptions& options, uint32_t node_count, bool final_row) {
   if (options.path_sources_max > 0) return options.path_sources_max;
   if (node_count <= GrowOptions::kExactPathNodesMax) return std::max<uint32_t>(1, node_count);
-  return GrowOptions::kSampledPathSources;
+  return final_row ? GrowOptions::kFinalPathSources : GrowOptions::kSampledPathSources;
 }
 
 // The graph of the nodes that have finished joining (at least one active link), relabelled
@@ -77,7 +76,8 @@ Graph LinkedSubgraph(const Graph& graph) {
   return Graph::FromEdges(linked, std::move(edges));
 }
 
-GrowRow MeasureRow(const Simulator& sim, const GrowOptions& options, uint64_t step) {
+GrowRow MeasureRow(const Simulator& sim, const GrowOptions& options, uint64_t step,
+                   bool final_row) {
   const Graph all = sim.ActiveGraph();
   const Graph graph = LinkedSubgraph(all);
   GrowRow row;
@@ -85,15 +85,14 @@ GrowRow MeasureRow(const Simulator& sim, const GrowOptions& options, uint64_t st
   row.node_count = all.vertex_count();
   row.joining_nodes = all.vertex_count() - graph.vertex_count();
   row.edge_count = graph.edge_count();
-  row.average_degree = graph.vertex_count() == 0
-                           ? 0.0
-                           : 2.0 * static_cast<double>(row.edge_count) /
-                                 static_cast<double>(graph.vertex_count());
+  row.average_degree = graph.vertex_count() == 0 ? 0.0
+                                                 : 2.0 * static_cast<double>(row.edge_count) /
+                                                       static_cast<double>(graph.vertex_count());
   row.max_degree = graph.max_degree();
   row.clustering_coefficient = AverageClustering(graph);
   Rng path_rng(StreamSeed(options.seed, kPathStreamTag, step));
   const PathStats paths =
-      ComputePathStats(graph, PathSourcesMax(options, graph.vertex_count()), path_rng);
+      ComputePathStats(graph, PathSourcesMax(options, graph.vertex_count(), final_row), path_rng);
   row.average_path_length = paths.average_path_length_hops;
   row.path_exact = paths.exact;
   row.path_sources = paths.sources;
@@ -243,7 +242,8 @@ class GrowRun {
       before.measuring = true;
       progress_(before);
     }
-    report.rows.push_back(MeasureRow(sim_, options_, step));
+    const bool final_row = phase == GrowPhase::kSettling && step == options_.steps;
+    report.rows.push_back(MeasureRow(sim_, options_, step, final_row));
     Report(phase, step, &report.rows.back());
   }
 

@@ -184,7 +184,7 @@ void Simulator::SetPartition(std::vector<uint32_t> group) { links_.SetPartition(
 void Simulator::HealPartition() { links_.HealPartition(); }
 
 void Simulator::RunUntil(TimePoint until) {
-  assert(until >= now_);
+  if (until < now_) return;
   while (!queue_.empty() && queue_.top().time_ns <= until.ns) {
     if (counters_.events >= config_.events_max) {
       budget_exhausted_ = true;
@@ -192,7 +192,6 @@ void Simulator::RunUntil(TimePoint until) {
     }
     const SimEvent event = queue_.Pop();
     assert(event.time_ns >= now_.ns && "an event was scheduled in the past");
-    if (!queue_.empty()) Prefetch(queue_.top());
     now_ = TimePoint{event.time_ns};
     ++counters_.events;
     Dispatch(event);
@@ -200,33 +199,8 @@ void Simulator::RunUntil(TimePoint until) {
   now_ = until;
 }
 
-// The next event's node, packet and connection are cold in a large run (three cache misses); the
-// current event's work, a few hundred nanoseconds, hides their fetch. Usually the event at the
-// top now is the next one processed: what this event pushes lies in the future.
-void Simulator::Prefetch(const SimEvent& next) const {
-  // NodeHot straddles two lines; the core pointer is at its start, the connection list at its end.
-  __builtin_prefetch(hot_.data() + next.node);
-  __builtin_prefetch(reinterpret_cast<const char*>(hot_.data() + next.node) + sizeof(NodeHot) - 1);
-  switch (next.kind) {
-    case kMessage:
-      // A packet spans two cache lines (the message, then the sender's id).
-      __builtin_prefetch(packets_.data() + next.payload);
-      __builtin_prefetch(reinterpret_cast<const char*>(packets_.data() + next.payload) + 64);
-      __builtin_prefetch(conns_.data() + next.conn);
-      break;
-    case kConnect:
-    case kAccept:
-    case kLinkDown: __builtin_prefetch(conns_.data() + next.conn); break;
-    default: break;
-  }
-}
-
 void Simulator::Dispatch(const SimEvent& event) {
   assert(event.node < node_count());
-  // What the effects of this event will read once the core has run: the node's connection list
-  // and its id (stamped on every packet it sends).
-  __builtin_prefetch(hot_[event.node].conns.data());
-  __builtin_prefetch(ids_.data() + event.node);
   bool processed = false;
   switch (event.kind) {
     case kTick: processed = OnTick(event); break;
@@ -235,6 +209,7 @@ void Simulator::Dispatch(const SimEvent& event) {
     case kAccept: processed = OnAccept(event); break;
     case kLinkDown: processed = OnLinkDown(event); break;
     case kDialFailed: processed = OnDialFailed(event); break;
+    case kWritten: processed = OnWritten(event); break;
     default: assert(false && "unknown event kind");
   }
   if (!processed) {
@@ -367,13 +342,29 @@ bool Simulator::OnLinkDown(const SimEvent& event) {
   if (conns_[c].generation != event.aux) return false;
   const uint32_t index = event.node;
   const int side = SideOf(conns_[c], index);
-  if (conns_[c].side[side] != End::kOpen) return false;  // it closed its end itself meanwhile
+  if (conns_[c].side[side] == End::kPending) {
+    // The connection never came up at this end: nothing to tell it.
+    CloseEnd(c, side);
+    return false;
+  }
+  if (conns_[c].side[side] == End::kClosed) return false;  // it closed its end itself meanwhile
   const uint32_t peer = conns_[c].end[1 - side];
   const DownReason reason = conns_[c].down_reason[side];
   RemoveEntry(index, c);
   CloseEnd(c, side);
   const char* why = reason == DownReason::kReset ? "connection reset" : "closed by peer";
   Feed(index, LinkDown{ids_[peer], why});
+  return true;
+}
+
+bool Simulator::OnWritten(const SimEvent& event) {
+  const uint32_t c = event.conn;
+  if (conns_[c].generation != event.aux) return false;
+  const uint32_t index = event.node;
+  const int side = SideOf(conns_[c], index);
+  // A closed end has no queue left to reopen; the next connection counts from zero.
+  if (conns_[c].side[side] != End::kOpen) return false;
+  Feed(index, Written{ids_[conns_[c].end[1 - side]], event.payload});
   return true;
 }
 
@@ -400,9 +391,24 @@ void Simulator::ApplySend(uint32_t index, Send& send) {
   const ConnRef ref = hot_[index].conns[static_cast<size_t>(entry)];
   Connection& conn = conns_[ref.conn];
   const int dir = SideOf(conn, index);
+#if MYCO_SIM_HAS_CODEC
+  if (config_.route_through_codec) RoundTripThroughCodec(send.message);
+#endif
+  // The local end is open, so the bytes leave this host whatever becomes of them later:
+  // serialisation is FIFO per direction, and a message waits for those before it.
+  const uint32_t bytes = EstimatedWireBytes(send.message);
+  const int64_t start_ns = std::max(now_.ns, conn.busy_until_ns[dir]);
+  conn.busy_until_ns[dir] = start_ns + links_.Serialisation(bytes).ns;
+  const uint64_t written = ++conn.written[dir];
+  if (send.report_written) {
+    assert(written <= UINT32_MAX && "the event's payload carries the count");
+    queue_.Push(conn.busy_until_ns[dir], kWritten, index, static_cast<uint32_t>(written), ref.conn,
+                conn.generation);
+  }
   if (!Live(conn)) {
     // Half-open: the far end closed or crashed and its FIN (if any) has not arrived yet.
-    const bool far_alive = Alive(ref.peer) && hot_[ref.peer].incarnation == conn.incarnation[1 - dir];
+    const bool far_alive =
+        Alive(ref.peer) && hot_[ref.peer].incarnation == conn.incarnation[1 - dir];
     ++(far_alive ? counters_.messages_dropped_closed : counters_.messages_dropped_dead);
     return;
   }
@@ -410,14 +416,8 @@ void Simulator::ApplySend(uint32_t index, Send& send) {
     ++counters_.messages_dropped_partition;
     return;
   }
-#if MYCO_SIM_HAS_CODEC
-  if (config_.route_through_codec) RoundTripThroughCodec(send.message);
-#endif
-  const uint32_t bytes = EstimatedWireBytes(send.message);
-  // FIFO per direction: a message waits for those before it to be serialised, and TCP never
-  // delivers it before them even if they were delayed by a retransmission.
-  const int64_t start_ns = std::max(now_.ns, conn.busy_until_ns[dir]);
-  conn.busy_until_ns[dir] = start_ns + links_.Serialisation(bytes).ns;
+  // TCP never delivers a message before those sent ahead of it, even if they were delayed by a
+  // retransmission.
   const int64_t arrival_ns =
       std::max(conn.busy_until_ns[dir] + conn.latency.ns + links_.LossDelay(link_rng_).ns,
                conn.last_arrival_ns[dir]);
@@ -660,5 +660,52 @@ Graph Simulator::ActiveGraph() const {
 }
 
 void Simulator::SetEventHook(std::function<void(uint32_t node)> hook) { hook_ = std::move(hook); }
+
+std::string Simulator::CheckInvariants() const {
+  std::vector<std::pair<uint64_t, uint32_t>> live_pairs;  // (pair key, connection)
+  for (uint32_t i = 0; i < node_count(); ++i) {
+    const std::string node = "node " + std::to_string(i) + ": ";
+    const NodeHot& hot = hot_[i];
+    if (!Alive(i)) {
+      if (!hot.conns.empty()) return node + "crashed but still lists connections";
+      continue;
+    }
+    if (hot.wake_ns > std::max(hot.core->NextDeadline().ns, now_.ns)) {
+      return node + "timer later than the core's deadline";
+    }
+    std::vector<uint32_t> open_peers;
+    for (const ConnRef& ref : hot.conns) {
+      const Connection& conn = conns_[ref.conn];
+      const int side = SideOf(conn, i);
+      if (conn.end[side] != i || conn.end[1 - side] != ref.peer)
+        return node + "entry names a foreign connection";
+      if (!SameId(ref.peer_id, ids_[ref.peer])) return node + "entry has the wrong peer id";
+      if (conn.side[side] == End::kClosed) return node + "lists a connection its end closed";
+      if (conn.incarnation[side] != hot.incarnation)
+        return node + "lists an old incarnation's connection";
+      if (conn.side[side] == End::kOpen) open_peers.push_back(ref.peer);
+      if (Live(conn)) {
+        const uint64_t a = std::min(i, ref.peer);
+        const uint64_t b = std::max(i, ref.peer);
+        live_pairs.emplace_back((a << 32) | b, ref.conn);
+      }
+    }
+    std::sort(open_peers.begin(), open_peers.end());
+    if (std::adjacent_find(open_peers.begin(), open_peers.end()) != open_peers.end()) {
+      return node + "two open connections to one peer";
+    }
+  }
+  // An established connection is listed at both ends, so the same (pair, connection) may
+  // appear twice; two different connections for one pair may not.
+  std::sort(live_pairs.begin(), live_pairs.end());
+  live_pairs.erase(std::unique(live_pairs.begin(), live_pairs.end()), live_pairs.end());
+  for (size_t k = 1; k < live_pairs.size(); ++k) {
+    if (live_pairs[k].first == live_pairs[k - 1].first) {
+      return "two live connections between nodes " + std::to_string(live_pairs[k].first >> 32) +
+             " and " + std::to_string(live_pairs[k].first & 0xffffffffULL);
+    }
+  }
+  return "";
+}
 
 }  // namespace myco

@@ -19,10 +19,13 @@
 // gets LinkDown one latency later, after what the closer had already sent. A connection end that
 // outlived its peer (half-open) swallows what is sent on it; if a new connection to the same peer
 // comes up while such an end is still open, that end gets its LinkDown first, so a core never
-// holds two connections to one peer.
+// holds two connections to one peer. A Send that asks for report_written gets a Written input
+// once its bytes are serialised, counting messages per connection and direction from zero; the
+// report comes even if the message is then lost to a partition or a dead peer, as a socket
+// write would succeed.
 //
-// Cost: about a microsecond of simulator work per event (see bench/sim_bench.cpp); messages live
-// in a pool and the heap moves 32-byte events only.
+// Cost: a few hundred nanoseconds of simulator work per event on top of the core's own (see
+// bench/sim_bench.cpp); messages live in a pool and the queue moves 32-byte events only.
 // REQUIRES: external synchronization.
 #pragma once
 
@@ -63,10 +66,10 @@ struct SimConfig {
 };
 
 struct SimCounters {
-  uint64_t events = 0;        // events popped, stale ones included
-  uint64_t events_stale = 0;  // popped but superseded (an old timer, a closed connection, a
-                              // crashed node)
-  uint64_t messages = 0;       // messages put on a link
+  uint64_t events = 0;         // events popped, stale ones included
+  uint64_t events_stale = 0;   // popped but superseded (an old timer, a closed connection, a
+                               // crashed node)
+  uint64_t messages = 0;       // messages put on a link (a few are then dropped on arrival)
   uint64_t message_bytes = 0;  // their estimated wire bytes
   uint64_t dials = 0;
   uint64_t dials_failed = 0;
@@ -102,7 +105,8 @@ class Simulator {
   void HealPartition();
 
   // Processes every event due at or before `until`, then sets now() to `until`; stops early, with
-  // now() at the last event, once counters().events reaches SimConfig::events_max.
+  // now() at the last event, once counters().events reaches SimConfig::events_max. A time in the
+  // past is a no-op.
   void RunUntil(TimePoint until);
   void RunFor(Duration d) { RunUntil(now_ + d); }
   TimePoint now() const { return now_; }
@@ -124,8 +128,14 @@ class Simulator {
   const SimCounters& counters() const { return counters_; }
 
   // Called after every processed (non-stale) event with the index of the node it touched (for
-  // invariant checks in tests). Empty by default.
+  // invariant checks in tests). Empty by default. The hook may Crash nodes but not add them.
   void SetEventHook(std::function<void(uint32_t node)> hook);
+
+  // Checks the connection model's invariants — every listed connection end is open or pending at
+  // the node that lists it, a node has at most one open connection per peer, a pair has at most
+  // one live connection, every live node has a timer no later than its core's deadline. Empty
+  // when they hold, else what is broken. O(nodes + connections): for tests, e.g. from the hook.
+  std::string CheckInvariants() const;
 
  private:
   enum EventKind : uint32_t {
@@ -135,10 +145,11 @@ class Simulator {
     kAccept,      // at the target, right after kConnect: conn, aux = generation
     kLinkDown,    // conn, aux = generation
     kDialFailed,  // payload = dial-failure slot, aux = incarnation
+    kWritten,     // at the sender: payload = messages written on conn, aux = generation
   };
   // One end of a connection, as its node sees it.
   enum class End : uint8_t { kClosed, kPending, kOpen };
-  enum class DownReason : uint8_t { kClosedByPeer, kReset, kReplaced };
+  enum class DownReason : uint8_t { kClosedByPeer, kReset };
 
   // An entry of a node's connection list. It holds the peer's whole id so a Send finds its
   // connection by scanning this short vector, with no global hash map and no second cache miss.
@@ -169,6 +180,7 @@ class Simulator {
     TimePoint dialled_at;
     int64_t busy_until_ns[2];    // the sender's serialisation queue drains at this time
     int64_t last_arrival_ns[2];  // TCP delivers in order: nothing may arrive before this
+    uint64_t written[2];         // messages serialised so far (Written reports count these)
     End side[2];
     DownReason down_reason[2];  // why side[i] will be told LinkDown
   };
@@ -185,7 +197,6 @@ class Simulator {
   static constexpr uint32_t kNoSlot = UINT32_MAX;
 
   void StartCore(uint32_t index, const std::vector<uint32_t>& bootstrap);
-  void Prefetch(const SimEvent& next) const;
   void Dispatch(const SimEvent& event);
   // Feeds one input to a live node, then carries out its effects and reschedules its timer.
   void Feed(uint32_t index, Input input);
@@ -202,6 +213,7 @@ class Simulator {
   bool OnAccept(const SimEvent& event);
   bool OnLinkDown(const SimEvent& event);
   bool OnDialFailed(const SimEvent& event);
+  bool OnWritten(const SimEvent& event);
 
   void FailDial(uint32_t index, std::string address, const char* why, TimePoint at);
   // Both ends still hold it (pending or open): it counts for "one connection per pair" and

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -67,6 +68,55 @@ TEST(EventQueueTest, SameTimeEventsKeepPushOrderExactly) {
   std::vector<uint32_t> kinds;
   while (!queue.empty()) kinds.push_back(queue.Pop().kind);
   EXPECT_EQ(kinds, (std::vector<uint32_t>{2, 4, 1, 3}));
+}
+
+// The calendar (wheel, current bucket, overflow) must pop exactly what one sorted list would,
+// across wheel turns, far-future events and pushes earlier than the bucket being consumed.
+TEST(EventQueueTest, MatchesAReferenceOrderAcrossWheelTurns) {
+  EventQueue queue;
+  std::set<std::pair<int64_t, uint64_t>> reference;
+  Rng rng(11);
+  int64_t now_ns = 0;
+  for (int step = 0; step < 200000; ++step) {
+    const uint64_t action = rng.Uniform(10);
+    if (action < 5 || queue.empty()) {
+      int64_t delay_ns = 0;
+      switch (rng.Uniform(4)) {
+        case 0: delay_ns = 0; break;                                                 // same instant
+        case 1: delay_ns = static_cast<int64_t>(rng.Uniform(2'000'000)); break;      // < 2 ms
+        case 2: delay_ns = static_cast<int64_t>(rng.Uniform(1'000'000'000)); break;  // < 1 s
+        default: delay_ns = static_cast<int64_t>(rng.Uniform(20'000'000'000)); break;  // overflow
+      }
+      const int64_t time_ns = now_ns + delay_ns;
+      const uint64_t seq = queue.Push(time_ns, 0, 0);
+      reference.emplace(time_ns, seq);
+    } else {
+      ASSERT_EQ(queue.size(), reference.size());
+      const SimEvent event = queue.Pop();
+      ASSERT_EQ(std::make_pair(event.time_ns, static_cast<uint64_t>(event.seq)), *reference.begin())
+          << "step " << step;
+      reference.erase(reference.begin());
+      now_ns = event.time_ns;
+    }
+  }
+  while (!queue.empty()) {
+    const SimEvent event = queue.Pop();
+    ASSERT_EQ(std::make_pair(event.time_ns, static_cast<uint64_t>(event.seq)), *reference.begin());
+    reference.erase(reference.begin());
+  }
+  EXPECT_TRUE(reference.empty());
+}
+
+TEST(EventQueueTest, EarlierPushAfterPeekingFarAheadComesFirst) {
+  EventQueue queue;
+  queue.Push(Seconds(30).ns, 1, 0);  // far beyond one wheel turn: overflow
+  EXPECT_EQ(queue.top().kind, 1u);   // the queue has already advanced to that bucket
+  queue.Push(Seconds(2).ns, 2, 0);   // the driver's clock is still at 0
+  queue.Push(0, 3, 0);
+  EXPECT_EQ(queue.Pop().kind, 3u);
+  EXPECT_EQ(queue.Pop().kind, 2u);
+  EXPECT_EQ(queue.Pop().kind, 1u);
+  EXPECT_TRUE(queue.empty());
 }
 
 // ---- link model ----
@@ -209,6 +259,7 @@ TEST(SimulatorTest, SixNodesJoiningThroughOneReachDegreeAndConnect) {
   uint64_t hooked = 0;
   sim->SetEventHook([&](uint32_t node) {
     ASSERT_LT(node, kNodes);
+    ASSERT_EQ(sim->CheckInvariants(), "") << "after event " << sim->counters().events;
     ++hooked;
   });
   // Joins give two or three links at once; the rest come from redials after the backoff.
@@ -244,9 +295,12 @@ TEST(SimulatorTest, CrashedNodeLeavesEveryActiveView) {
   sim->RunFor(Seconds(3));
   constexpr uint32_t kVictim = 4;
   const NodeId victim = sim->node(kVictim).id();
+  sim->SetEventHook([&](uint32_t) { ASSERT_EQ(sim->CheckInvariants(), ""); });
   sim->Crash(kVictim);
   EXPECT_FALSE(sim->alive(kVictim));
   sim->RunFor(Seconds(5));
+  // Without a reset its peers kept talking to it until their heartbeats timed out.
+  EXPECT_GT(sim->counters().messages_dropped_dead, 0u);
   for (uint32_t i = 0; i < kNodes; ++i) {
     if (i == kVictim) continue;
     const Link* link = sim->node(i).membership().FindLink(victim);
@@ -264,6 +318,7 @@ TEST(SimulatorTest, CrashWithResetAndRestartRejoins) {
   sim->RunFor(Seconds(3));
   constexpr uint32_t kVictim = 3;
   const NodeId id = sim->node(kVictim).id();
+  sim->SetEventHook([&](uint32_t) { ASSERT_EQ(sim->CheckInvariants(), ""); });
   sim->Crash(kVictim);
   sim->RunFor(Seconds(1));
   sim->Restart(kVictim, {0});
@@ -279,8 +334,10 @@ TEST(SimulatorTest, PartitionedHalvesRemergeAfterHeal) {
   sim->RunFor(Seconds(3));
   std::vector<uint32_t> group(kNodes);
   for (uint32_t i = 0; i < kNodes; ++i) group[i] = i < kNodes / 2 ? 0 : 1;
+  sim->SetEventHook([&](uint32_t) { ASSERT_EQ(sim->CheckInvariants(), ""); });
   sim->SetPartition(group);
   sim->RunFor(Seconds(20));
+  EXPECT_GT(sim->counters().messages_dropped_partition, 0u);
   // No active link crosses the cut once heartbeats have timed out.
   const Graph cut = sim->ActiveGraph();
   for (const auto& [a, b] : EdgesOf(cut)) EXPECT_EQ(group[a], group[b]) << a << "-" << b;
