@@ -48,8 +48,10 @@ struct GrowOptions {
   // Links each newcomer opens itself (TopologyConfig::target_degree, the BA model's m).
   uint32_t m = 3;
   uint32_t max_connections = 100;
-  // Arrivals per virtual second, for the seeds and the growth alike.
-  double join_rate_per_s = 1000;
+  // Arrivals per virtual second, for the seeds and the growth alike. Heartbeats cost events in
+  // proportion to nodes × virtual time, so a faster arrival rate is a cheaper run; 5000/s grows
+  // 100k nodes in 20 virtual seconds (alpha 3.20 there, 3.03 at 1000/s: both scale-free).
+  double join_rate_per_s = 5000;
   // Record a row every this many steps; 0 means about 100 rows per run: max(1, steps / 100).
   uint64_t every_steps = 0;
   // BFS sources for path statistics; 0 means exact (every vertex) up to kExactPathNodesMax
