@@ -49,7 +49,7 @@ struct GrowFlags {
   std::string seed = "1";
   std::string m = "3";
   std::string max_connections = "100";
-  std::string join_rate = "1000";
+  std::string join_rate = "5000";
   std::string every;         // empty: about 100 rows
   std::string path_sources;  // empty: exact up to 2000 nodes, else 32 sampled (256 final)
   std::string map_radius = "0";
