@@ -234,6 +234,7 @@ void Propagation::OnPacket(TimePoint now, const NodeId& from, PacketMsg&& packet
   ++counters_.packets_received;
   if (!packet.body) {
     ++counters_.malformed;
+    Blame(from);
     return;
   }
   const PacketBody& b = *packet.body;
@@ -241,12 +242,14 @@ void Propagation::OnPacket(TimePoint now, const NodeId& from, PacketMsg&& packet
   if (packet.hops == 0 || b.ttl_max > config_.ttl_max ||
       uint64_t{packet.hops} + packet.ttl > b.ttl_max) {
     ++counters_.invalid_ttl;
+    Blame(from);
     return;
   }
   const int64_t age_ms = ToMs(now) - b.created_at_ms;
   const int64_t expiry_ms = config_.seen_expiry.ns / 1'000'000;
   if (age_ms > expiry_ms || age_ms < -expiry_ms) {
     ++counters_.replayed;  // older than any id we still remember: it could be a replay
+    Blame(from);
     return;
   }
   if (IsFlooded(b.mode)) {
@@ -258,13 +261,17 @@ void Propagation::OnPacket(TimePoint now, const NodeId& from, PacketMsg&& packet
   }
 }
 
-bool Propagation::CheckOnce(TimePoint now, const PacketMsg& packet) {
+bool Propagation::CheckOnce(TimePoint now, const NodeId& from, const PacketMsg& packet) {
   const PacketBody& b = *packet.body;
   if (seen_->Valid(b.id)) return true;
-  if (seen_->Contains(b.id)) return false;  // known bad: not verified again
+  if (seen_->Contains(b.id)) {  // known bad: not verified again, still the sender's fault
+    Blame(from);
+    return false;
+  }
   const bool valid = verifier_->Verify(packet.body);
   if (!valid) {
     ++counters_.invalid_signature;
+    Blame(from);
     seen_->Insert(now, b.id, nullptr, false);
   }
   return valid;
@@ -277,7 +284,7 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
     broadcast_->OnDuplicate(now, from, packet, out);
     return;
   }
-  if (!CheckOnce(now, packet)) return;
+  if (!CheckOnce(now, from, packet)) return;
   seen_->Insert(now, id, packet.body, true, from, packet.ttl, packet.hops);
   DeliverLocally(now, packet.body, packet.hops, from, out);
   if (packet.ttl == 0) ++counters_.ttl_expired;
@@ -293,10 +300,11 @@ void Propagation::HandleRouted(TimePoint now, const NodeId& from, PacketMsg&& pa
       route.front() != b.id.origin || route.back() != b.destinations.front() ||
       route[packet.hops - 1] != from) {
     ++counters_.malformed;
+    Blame(from);
     return;
   }
   const bool first_copy = !seen_->Contains(b.id);
-  if (!CheckOnce(now, packet)) return;
+  if (!CheckOnce(now, from, packet)) return;
   if (first_copy) seen_->Insert(now, b.id, packet.body, true, from, packet.ttl, packet.hops);
 
   if (packet.hops + 1 == route.size()) {  // we are the destination
@@ -331,13 +339,14 @@ void Propagation::HandleGradient(TimePoint now, const NodeId& from, PacketMsg&& 
       trail.front() != b.id.origin || trail.back() != from ||
       std::find(trail.begin(), trail.end(), membership_.id()) != trail.end()) {
     ++counters_.malformed;
+    Blame(from);
     return;
   }
   if (seen_->Contains(b.id)) {
     ++counters_.duplicates;
     return;
   }
-  if (!CheckOnce(now, packet)) return;
+  if (!CheckOnce(now, from, packet)) return;
   seen_->Insert(now, b.id, packet.body, true, from, packet.ttl, packet.hops);
   trail.push_back(membership_.id());
   const NodeInfo& info = membership_.info();
@@ -440,6 +449,7 @@ void Propagation::OnNeighbourUp(TimePoint now, const NodeId& peer, Out&) {
 }
 
 void Propagation::OnNeighbourDown(TimePoint now, const NodeId& peer, Out&) {
+  invalid_by_peer_.erase(peer);
   broadcast_->OnNeighbourDown(peer);
   gradient_->OnNeighbourDown(now, peer);
 }

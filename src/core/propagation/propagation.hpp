@@ -114,6 +114,12 @@ class Propagation {
   TimePoint NextDeadline() const;
 
   const Counters& counters() const { return counters_; }
+  // Invalid packets (bad signature or hash, inflated ttl, replay, malformed route) received from
+  // a neighbour while it is one: the evidence the trust score will weigh.
+  uint64_t InvalidFrom(const NodeId& peer) const {
+    auto it = invalid_by_peer_.find(peer);
+    return it == invalid_by_peer_.end() ? 0 : it->second;
+  }
   const Broadcast& broadcast() const { return *broadcast_; }
   const TargetedRouter& targeted() const { return *targeted_; }
   const GradientTable& gradient() const { return *gradient_; }
@@ -135,7 +141,7 @@ class Propagation {
   void HandleAck(TimePoint now, const PacketBody& ack, const std::vector<NodeId>& ack_route,
                  Out& out);
   // Verifies a packet's body unless its verdict is already in the seen cache.
-  bool CheckOnce(TimePoint now, const PacketMsg& packet);
+  bool CheckOnce(TimePoint now, const NodeId& from, const PacketMsg& packet);
 
   const Membership& membership_;
   const Identity* identity_;
@@ -145,6 +151,9 @@ class Propagation {
   PacketVerifier* verifier_;
   uint64_t next_seq_;
   std::unordered_map<PacketId, TimePoint, PacketIdHash> discoveries_;  // gradient queries we sent
+  // Bounded by the active view: entries go when the neighbour does.
+  std::unordered_map<NodeId, uint64_t, NodeIdHash> invalid_by_peer_;
+  void Blame(const NodeId& peer) { ++invalid_by_peer_[peer]; }
 
   std::unique_ptr<SeenCache> seen_;
   std::unique_ptr<Broadcast> broadcast_;

@@ -145,6 +145,10 @@ TEST(PropagationTest, TamperedWrongSignerInflatedAndReplayedPacketsAreNeverDeliv
       EXPECT_EQ(c.forwarded, 0u) << "a rejected packet must not be forwarded";
     }
     EXPECT_GT(rejected, 0u);
+    // The evidence lands on the link the bad packets came from: node 0's.
+    uint64_t blamed = 0;
+    for (size_t i = 1; i < 6; ++i) blamed += h.node(i).propagation().InvalidFrom(h.node(0).id());
+    EXPECT_EQ(blamed, rejected);
   }
 }
 
