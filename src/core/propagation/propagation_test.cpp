@@ -64,7 +64,7 @@ TEST(PropagationTest, BroadcastReachesEveryNodeOnceAndTheTreeRemovesRedundancy) 
 TEST(PropagationTest, LostEagerCopiesAreRecoveredByGrafts) {
   Harness h(12);
   Grow(h, 8);
-  for (int i = 0; i < 3; ++i) h.Publish(0, Alert());  // let the tree form
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.Publish(0, Alert()).ok());  // let the tree form
   h.Advance(Seconds(2));
   // From now on node 1 never forwards payload: its tree children must graft elsewhere.
   h.SetTamper([](size_t from, size_t, Message& m) {
@@ -193,7 +193,9 @@ TEST(PropagationTest, TargetedIsDeliveredAndAcknowledged) {
   h.Advance(Seconds(1));
   EXPECT_EQ(h.DeliveredCount(far, ids->front()), 1u);
   for (size_t i = 1; i < 8; ++i) {
-    if (i != far) EXPECT_EQ(h.DeliveredCount(i, ids->front()), 0u) << i;
+    if (i != far) {
+      EXPECT_EQ(h.DeliveredCount(i, ids->front()), 0u) << i;
+    }
   }
   bool acked = false;
   for (const AppEvent& e : h.deliveries(0)) {
