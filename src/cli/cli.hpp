@@ -59,5 +59,10 @@ uint64_t PeakRssBytes();
 
 // `simulate grow` (simulate_grow.cpp), added under the `simulate` subcommand.
 void AddSimulateGrowCommand(CLI::App& simulate, CommandAction& action);
+// `simulate broadcast` (simulate_broadcast.cpp).
+void AddSimulateBroadcastCommand(CLI::App& simulate, CommandAction& action);
+// `simulate stress` (simulate_stress.cpp) and `simulate discovery` (simulate_discovery.cpp).
+void AddSimulateStressCommand(CLI::App& simulate, CommandAction& action);
+void AddSimulateDiscoveryCommand(CLI::App& simulate, CommandAction& action);
 
 }  // namespace myco::cli

@@ -162,6 +162,9 @@ int Run(int argc, char** argv) {
       app.add_subcommand("simulate", "Run scenarios in the deterministic in-process simulator");
   simulate->require_subcommand(1);
   AddSimulateGrowCommand(*simulate, action);
+  AddSimulateBroadcastCommand(*simulate, action);
+  AddSimulateStressCommand(*simulate, action);
+  AddSimulateDiscoveryCommand(*simulate, action);
 
   try {
     app.parse(argc, argv);

@@ -110,26 +110,36 @@ Simulator::~Simulator() = default;
 
 uint32_t Simulator::AddNode(const std::string& name, TopologyConfig topology,
                             const std::vector<uint32_t>& bootstrap) {
+  NodeSpec spec;
+  spec.name = name;
+  spec.options.topology = std::move(topology);
+  return AddNode(std::move(spec), bootstrap);
+}
+
+uint32_t Simulator::AddNode(NodeSpec spec, const std::vector<uint32_t>& bootstrap) {
   assert(hot_.size() < config_.nodes_max);
   const auto index = static_cast<uint32_t>(hot_.size());
   const std::array<uint8_t, 32> key_seed = KeySeed(config_.seed, index);
   Result<Identity> identity = Identity::FromSeed(key_seed);
   assert(identity.ok());
 
-  NodeInfo info;
+  NodeInfo& info = spec.info;
   info.id = identity->id();
-  info.name = name;
+  info.name = spec.name;
   info.listen_addresses = {AddressOf(index)};
   const auto region = static_cast<uint32_t>(node_rng_.Uniform(config_.regions));
   info.location.region = "r" + std::to_string(region);
-  info.max_connections = topology.max_connections;
+  // The cap the node advertises is the one its membership enforces.
+  info.max_connections = spec.options.topology.max_connections;
+  if (spec.options.verifier == nullptr) spec.options.verifier = &verifier_;
 
   const bool inserted = index_of_.emplace(info.id, index).second;
   assert(inserted && "two nodes derived the same key");
   (void)inserted;
   ids_.push_back(info.id);
   hot_.push_back(NodeHot{std::nullopt, {}, kNever, 0, region});
-  cold_.push_back(NodeCold{std::move(info), std::move(topology)});
+  cold_.push_back(
+      NodeCold{std::move(spec), std::make_shared<const Identity>(std::move(identity).value())});
   StartCore(index, bootstrap);
   return index;
 }
@@ -137,7 +147,8 @@ uint32_t Simulator::AddNode(const std::string& name, TopologyConfig topology,
 void Simulator::StartCore(uint32_t index, const std::vector<uint32_t>& bootstrap) {
   NodeHot& hot = hot_[index];
   assert(!hot.core && hot.conns.empty());
-  hot.core.emplace(cold_[index].info, cold_[index].topology, node_rng_.Fork());
+  const NodeCold& cold = cold_[index];
+  hot.core.emplace(cold.identity, cold.spec.info, cold.spec.options, node_rng_.Fork());
   hot.wake_ns = kNever;
   // The first Tick lets the core arm its timers; the driver learns them from NextDeadline.
   Feed(index, Tick{});
@@ -151,6 +162,37 @@ void Simulator::StartCore(uint32_t index, const std::vector<uint32_t>& bootstrap
     Feed(index, Command{std::move(join)});
   }
 }
+
+Result<std::vector<PacketId>> Simulator::Publish(uint32_t index, PublishRequest request) {
+  assert(index < node_count() && Alive(index));
+  Result<std::vector<PacketId>> result = hot_[index].core->Publish(now_, std::move(request));
+  ApplyEffects(index);
+  ScheduleWake(index);
+  return result;
+}
+
+Result<std::string> Simulator::ShareKnowledge(uint32_t index, const std::string& discovery_type,
+                                              const std::string& knowledge_json,
+                                              const std::vector<NodeId>& targets) {
+  assert(index < node_count() && Alive(index));
+  Result<std::string> result =
+      hot_[index].core->ShareKnowledge(now_, discovery_type, knowledge_json, targets);
+  ApplyEffects(index);
+  ScheduleWake(index);
+  return result;
+}
+
+void Simulator::SetAppEventHook(
+    std::function<void(uint32_t node, TimePoint at, const AppEvent&)> hook) {
+  app_hook_ = std::move(hook);
+}
+
+void Simulator::SetMessageHook(
+    std::function<void(uint32_t from, uint32_t to, TimePoint at, const Message&)> hook) {
+  message_hook_ = std::move(hook);
+}
+
+const MemoPacketVerifier& Simulator::verifier() const { return verifier_; }
 
 void Simulator::Crash(uint32_t index) {
   assert(index < node_count() && Alive(index));
@@ -239,8 +281,10 @@ void Simulator::ApplyEffects(uint32_t index) {
       ApplyDial(index, *dial);
     } else if (const auto* close = std::get_if<Close>(&effect)) {
       ApplyClose(index, close->peer);
+    } else if (app_hook_) {
+      // Deliver: an application event, nothing for the network to do; scenarios record it.
+      app_hook_(index, now_, std::get<Deliver>(effect).event);
     }
-    // Deliver carries application events (PeerUp/PeerDown): nothing for the network to do.
   }
   hot_[index].core->ClearEffects();
 }
@@ -286,6 +330,7 @@ bool Simulator::OnMessage(const SimEvent& event) {
     return false;
   }
   assert(Alive(to) && hot_[to].incarnation == conn.incarnation[side]);
+  if (message_hook_) message_hook_(conn.end[1 - side], to, now_, packets_[slot].message);
   Received received{packets_[slot].from, std::move(packets_[slot].message)};
   FreePacket(slot);
   Feed(to, std::move(received));
@@ -623,13 +668,13 @@ const Node& Simulator::node(uint32_t index) const {
 
 const std::string& Simulator::name(uint32_t index) const {
   assert(index < node_count());
-  return cold_[index].info.name;
+  return cold_[index].spec.info.name;
 }
 
 std::vector<std::string> Simulator::names() const {
   std::vector<std::string> result;
   result.reserve(cold_.size());
-  for (const NodeCold& cold : cold_) result.push_back(cold.info.name);
+  for (const NodeCold& cold : cold_) result.push_back(cold.spec.info.name);
   return result;
 }
 

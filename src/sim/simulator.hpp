@@ -31,18 +31,22 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/node.hpp"
+#include "core/propagation/propagation.hpp"
 #include "core/topology/membership.hpp"  // callers read node(i).membership()
 #include "metrics/graph.hpp"
+#include "myco/identity.hpp"
 #include "myco/rng.hpp"
 #include "myco/time.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/link_model.hpp"
+#include "sim/memo_verifier.hpp"
 
 namespace myco {
 
@@ -92,6 +96,36 @@ class Simulator {
   // is the network's first node. Returns its index.
   uint32_t AddNode(const std::string& name, TopologyConfig topology,
                    const std::vector<uint32_t>& bootstrap);
+
+  // A node with everything a propagation scenario needs: its options (topology and propagation
+  // configs) and its NodeInfo (type, capacities, specializations, interests; id, name, address
+  // and region are filled in by the simulator). The node keeps its derived Identity, so it can
+  // publish; unless options.verifier is set it shares the simulator's MemoPacketVerifier.
+  struct NodeSpec {
+    std::string name;
+    NodeOptions options;
+    NodeInfo info;
+  };
+  uint32_t AddNode(NodeSpec spec, const std::vector<uint32_t>& bootstrap);
+
+  // propagate_information / share_knowledge_discovery on a live node at the current virtual
+  // time; the node's effects are carried out as for any input. REQUIRES: alive(node).
+  Result<std::vector<PacketId>> Publish(uint32_t node, PublishRequest request);
+  Result<std::string> ShareKnowledge(uint32_t node, const std::string& discovery_type,
+                                     const std::string& knowledge_json,
+                                     const std::vector<NodeId>& targets);
+
+  // Called for every application event a node emits (InformationDelivered, DeliveryAcked,
+  // DeliveryFailed, DiscoveryAnswered, PeerUp, PeerDown), at the virtual time it happens.
+  // Both hooks observe only: they run while a node's effects are being carried out, so they must
+  // not call Publish, ShareKnowledge, AddNode, Crash or Restart. Unset hooks cost one branch.
+  void SetAppEventHook(std::function<void(uint32_t node, TimePoint at, const AppEvent&)> hook);
+  // Called for every message handed to a live node (after the link model: latency, loss,
+  // partitions), before the node handles it; for traffic accounting (payload vs control).
+  void SetMessageHook(
+      std::function<void(uint32_t from, uint32_t to, TimePoint at, const Message&)> hook);
+  // The verifier shared by every node that did not bring its own (memoized verdicts).
+  const MemoPacketVerifier& verifier() const;
 
   // REQUIRES: alive(node).
   void Crash(uint32_t node);
@@ -166,9 +200,10 @@ class Simulator {
     uint32_t incarnation;        // bumped by Crash, so old timers and dial results go stale
     uint32_t region;
   };
+  // Everything needed to build the node's core again on Restart: the same spec, the same key.
   struct NodeCold {
-    NodeInfo info;  // kept to restart the node with the same identity
-    TopologyConfig topology;
+    NodeSpec spec;  // spec.info is complete (id, name, address, region filled in)
+    std::shared_ptr<const Identity> identity;
   };
   // end[0] dialled end[1]. Direction d carries messages from end[d] to end[1 - d].
   struct Connection {
@@ -247,6 +282,8 @@ class Simulator {
   Rng node_rng_;  // regions and per-node generators, in AddNode/Restart order only
   Rng link_rng_;  // loss draws, so traffic never shifts the node streams
 
+  // Declared before the nodes, which hold a pointer to it: destroyed after them.
+  MemoPacketVerifier verifier_;
   std::vector<NodeHot> hot_;
   std::vector<NodeCold> cold_;
   std::vector<NodeId> ids_;
@@ -260,6 +297,8 @@ class Simulator {
   uint32_t dial_failure_free_ = kNoSlot;
 
   std::function<void(uint32_t)> hook_;
+  std::function<void(uint32_t, TimePoint, const AppEvent&)> app_hook_;
+  std::function<void(uint32_t, uint32_t, TimePoint, const Message&)> message_hook_;
   TimePoint now_;
   SimCounters counters_;
   bool budget_exhausted_ = false;

@@ -371,5 +371,157 @@ TEST(SimulatorTest, EventBudgetStopsARun) {
   EXPECT_LT(sim->now(), TimePoint{} + Seconds(10));
 }
 
+// ---- propagation through the simulator (NodeSpec nodes, Publish, hooks) ----
+
+// Node 0 first, then every other node joining through node 0, built from NodeSpecs so they
+// sign what they publish. The default topology keeps the topology map, which targeted routing
+// needs.
+std::unique_ptr<Simulator> SpecNetwork(SimConfig config, uint32_t nodes) {
+  auto sim = std::make_unique<Simulator>(config);
+  for (uint32_t i = 0; i < nodes; ++i) {
+    if (i > 0) sim->RunFor(Milliseconds(50));
+    Simulator::NodeSpec spec;
+    spec.name = "n" + std::to_string(i);
+    spec.info.node_type = "worker";
+    sim->AddNode(std::move(spec), i == 0 ? std::vector<uint32_t>{} : std::vector<uint32_t>{0});
+  }
+  sim->RunFor(Seconds(5));
+  return sim;
+}
+
+struct Delivery {
+  uint32_t node;
+  int64_t at_ns;
+  uint64_t seq;
+  uint32_t hops;
+  auto operator<=>(const Delivery&) const = default;
+};
+
+// Every InformationDelivered of a 20-node network after node 0 broadcasts three packets.
+std::vector<Delivery> BroadcastDeliveries(SimConfig config) {
+  auto sim = SpecNetwork(config, 20);
+  std::vector<Delivery> deliveries;
+  sim->SetAppEventHook([&](uint32_t node, TimePoint at, const AppEvent& event) {
+    if (const auto* d = std::get_if<InformationDelivered>(&event)) {
+      deliveries.push_back(Delivery{node, at.ns, d->packet->id.seq, d->hops});
+    }
+  });
+  for (int k = 0; k < 3; ++k) {
+    PublishRequest request;
+    request.information_type = "threat_alert";
+    request.payload = R"({"k":)" + std::to_string(k) + "}";
+    EXPECT_TRUE(sim->Publish(0, std::move(request)).ok());
+    sim->RunFor(Milliseconds(300));
+  }
+  sim->RunFor(Seconds(3));
+  return deliveries;
+}
+
+TEST(SimulatorTest, BroadcastIsDeliveredOnceAtEveryOtherNode) {
+  constexpr uint32_t kNodes = 20;
+  auto sim = SpecNetwork(SimConfig{.seed = 3}, kNodes);
+  ASSERT_TRUE(ConnectedComponents(sim->ActiveGraph()).connected());
+  std::vector<int> delivered(kNodes, 0);
+  PacketId sent;
+  uint64_t payload_messages = 0;
+  sim->SetAppEventHook([&](uint32_t node, TimePoint at, const AppEvent& event) {
+    EXPECT_EQ(at, sim->now());
+    if (const auto* d = std::get_if<InformationDelivered>(&event)) {
+      EXPECT_EQ(d->packet->id, sent);
+      ++delivered[node];
+    }
+  });
+  sim->SetMessageHook([&](uint32_t from, uint32_t to, TimePoint, const Message& message) {
+    EXPECT_NE(from, to);
+    EXPECT_TRUE(sim->alive(to));
+    if (std::holds_alternative<PacketMsg>(message)) ++payload_messages;
+  });
+  PublishRequest request;
+  request.information_type = "threat_alert";
+  request.payload = R"({"level":"high"})";
+  request.priority = 1.0;
+  Result<std::vector<PacketId>> ids = sim->Publish(0, std::move(request));
+  ASSERT_TRUE(ids.ok()) << ids.error().ToString();
+  ASSERT_EQ(ids->size(), 1u);
+  sent = ids->front();
+  sim->RunFor(Seconds(3));
+  EXPECT_EQ(delivered[0], 0);  // the origin does not deliver its own packet
+  for (uint32_t i = 1; i < kNodes; ++i) EXPECT_EQ(delivered[i], 1) << "node " << i;
+  // Every node received it at least once; the first broadcast floods (every link starts eager).
+  EXPECT_GE(payload_messages, kNodes - 1);
+  // One body, verified once for the whole network.
+  EXPECT_EQ(sim->verifier().counters().misses, 1u);
+}
+
+TEST(SimulatorTest, TargetedPublishIsAcked) {
+  auto sim = SpecNetwork(SimConfig{.seed = 4}, 20);
+  const NodeId destination = sim->node(17).id();
+  std::vector<PacketId> acked;
+  int delivered_at_destination = 0;
+  sim->SetAppEventHook([&](uint32_t node, TimePoint, const AppEvent& event) {
+    if (const auto* ack = std::get_if<DeliveryAcked>(&event)) {
+      EXPECT_EQ(node, 0u);
+      EXPECT_EQ(ack->destination, destination);
+      acked.push_back(ack->id);
+    } else if (std::holds_alternative<InformationDelivered>(event)) {
+      EXPECT_EQ(node, 17u);
+      ++delivered_at_destination;
+    } else {
+      EXPECT_FALSE(std::holds_alternative<DeliveryFailed>(event));
+    }
+  });
+  PublishRequest request;
+  request.information_type = "consciousness_sync";
+  request.payload = R"({"state":1})";
+  request.destinations = {destination};
+  Result<std::vector<PacketId>> ids = sim->Publish(0, std::move(request));
+  ASSERT_TRUE(ids.ok()) << ids.error().ToString();
+  sim->RunFor(Seconds(5));
+  EXPECT_EQ(acked, *ids);
+  EXPECT_EQ(delivered_at_destination, 1);
+}
+
+TEST(SimulatorTest, ShareKnowledgeReachesEveryKnowledgeBase) {
+  auto sim = SpecNetwork(SimConfig{.seed = 5}, 8);
+  int delivered = 0;
+  sim->SetAppEventHook([&](uint32_t, TimePoint, const AppEvent& event) {
+    delivered += std::holds_alternative<InformationDelivered>(event) ? 1 : 0;
+  });
+  Result<std::string> id = sim->ShareKnowledge(2, "optimization", R"({"gain":0.2})", {});
+  ASSERT_TRUE(id.ok()) << id.error().ToString();
+  sim->RunFor(Seconds(3));
+  EXPECT_EQ(delivered, 7);
+}
+
+TEST(SimulatorTest, BroadcastDeliveryTimesReplayExactly) {
+  const std::vector<Delivery> first = BroadcastDeliveries(SimConfig{.seed = 8});
+  const std::vector<Delivery> second = BroadcastDeliveries(SimConfig{.seed = 8});
+  EXPECT_EQ(first.size(), 3u * 19u);
+  EXPECT_EQ(first, second);
+}
+
+TEST(SimulatorTest, CodecPathGivesTheSameDeliveries) {
+  const std::vector<Delivery> typed = BroadcastDeliveries(SimConfig{.seed = 8});
+  const std::vector<Delivery> coded =
+      BroadcastDeliveries(SimConfig{.seed = 8, .route_through_codec = true});
+  EXPECT_EQ(typed.size(), 3u * 19u);
+  EXPECT_EQ(typed, coded);
+}
+
+TEST(SimulatorTest, RestartedSpecNodeKeepsItsSpec) {
+  auto sim = SpecNetwork(SimConfig{.seed = 6}, 6);
+  const NodeInfo before = sim->node(4).info();
+  sim->Crash(4);
+  sim->RunFor(Seconds(1));
+  sim->Restart(4, {0});
+  EXPECT_EQ(sim->node(4).info().node_type, "worker");
+  EXPECT_EQ(sim->node(4).id(), before.id);
+  sim->RunFor(Seconds(5));
+  // It can still sign: the identity came back with it.
+  PublishRequest request;
+  request.information_type = "threat_alert";
+  EXPECT_TRUE(sim->Publish(4, std::move(request)).ok());
+}
+
 }  // namespace
 }  // namespace myco
