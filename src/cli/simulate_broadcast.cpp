@@ -79,7 +79,7 @@ Result<Parsed> ToOptions(const BroadcastFlags& flags) {
       {"--max-connections", &flags.max_connections, 1, BroadcastOptions::kMaxConnectionsMax,
        &max_connections},
       {"--graft-timeout", &flags.graft_timeout_ms, 1, 60'000, &graft_ms},
-      {"--ihave-batch", &flags.ihave_batch_ms, 0, 10'000, &ihave_ms},
+      {"--ihave-batch", &flags.ihave_batch_ms, 1, 10'000, &ihave_ms},
       {"--optimization-threshold", &flags.optimization_threshold, 1, 64, &threshold},
       {"--fanout", &flags.fanout, 1, 1000, &fanout},
   };
