@@ -9,6 +9,7 @@
 // kExitRuntime for anything that went wrong while running. No exception leaves a command.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -54,6 +55,34 @@ Status CheckWritablePath(std::string_view flag, const std::string& path);
 
 // Peak resident set size of this process in bytes (getrusage), for human-facing output only.
 uint64_t PeakRssBytes();
+
+// When a long-running command prints its next progress line on stderr: at most every 2 s of
+// wall time, reading the clock only every 64th call (a clock read costs more than some
+// simulation slices) unless the caller forces a check. Runs shorter than 2 s print nothing.
+class ProgressThrottle {
+ public:
+  // True when a line is due now; elapsed_s() and slice_s() then describe it.
+  bool Due(bool force_check = false) {
+    if (++calls_ % 64 != 0 && !force_check) return false;
+    const auto now = Clock::now();
+    if (now - last_ < kInterval) return false;
+    elapsed_s_ = std::chrono::duration<double>(now - start_).count();
+    slice_s_ = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return true;
+  }
+  double elapsed_s() const { return elapsed_s_; }  // since the throttle was made
+  double slice_s() const { return slice_s_; }      // since the previous line (or the start)
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kInterval = std::chrono::seconds(2);
+  uint64_t calls_ = 0;
+  const Clock::time_point start_ = Clock::now();
+  Clock::time_point last_ = start_;
+  double elapsed_s_ = 0;
+  double slice_s_ = 0;
+};
 
 // ---- command families ----
 

@@ -26,8 +26,6 @@ namespace {
 using WallClock = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-constexpr auto kProgressInterval = std::chrono::seconds(2);
-
 // Flag values as typed, parsed strictly by us (see simulate_grow.cpp for why).
 struct BroadcastFlags {
   std::string nodes = "1000";
@@ -367,25 +365,20 @@ class ProgressPrinter {
   ProgressPrinter(bool quiet, BroadcastMode mode) : quiet_(quiet), mode_(mode) {}
 
   void operator()(const BroadcastProgress& p) {
-    if (quiet_ || ++calls_ % 64 != 0) return;  // the clock costs more than some calls
-    const auto now = WallClock::now();
-    if (now - last_print_ < kProgressInterval) return;
-    const double wall_s = std::chrono::duration<double>(now - start_).count();
-    const double slice_s = std::chrono::duration<double>(now - last_print_).count();
+    if (quiet_ || !throttle_.Due()) return;
+    const double wall_s = throttle_.elapsed_s();
+    const double slice_s = throttle_.slice_s();
     std::fprintf(stderr,
                  "myco: broadcast: %s: %s %u/%u, virtual %.1f s, wall %.0f s, %.0f events/s\n",
                  BroadcastModeName(mode_), BroadcastPhaseName(p.phase), p.done, p.total,
                  p.virtual_time_s, wall_s, static_cast<double>(p.events - last_events_) / slice_s);
-    last_print_ = now;
     last_events_ = p.events;
   }
 
  private:
   const bool quiet_;
   const BroadcastMode mode_;
-  uint64_t calls_ = 0;
-  const WallClock::time_point start_ = WallClock::now();
-  WallClock::time_point last_print_ = start_;
+  ProgressThrottle throttle_;
   uint64_t last_events_ = 0;
 };
 

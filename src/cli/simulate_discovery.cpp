@@ -22,8 +22,6 @@ namespace {
 using WallClock = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-constexpr auto kProgressInterval = std::chrono::seconds(2);
-
 // Flag values as typed, parsed strictly by us (see simulate_grow.cpp for why).
 struct DiscoveryFlags {
   std::string nodes = "1000";
@@ -160,25 +158,18 @@ class ProgressPrinter {
   explicit ProgressPrinter(bool quiet) : quiet_(quiet) {}
 
   void operator()(const DiscoveryProgress& p) {
-    if (quiet_) return;
-    // Reading the clock on every call would cost more than some slices; every 64th is plenty.
-    if (++calls_ % 64 != 0) return;
-    const auto now = WallClock::now();
-    if (now - last_print_ < kProgressInterval) return;
-    const double wall_s = std::chrono::duration<double>(now - start_).count();
+    if (quiet_ || !throttle_.Due()) return;
+    const double wall_s = throttle_.elapsed_s();
     std::fprintf(stderr,
                  "myco: discovery: %s, %u nodes added, %llu queries sent, virtual %.1f s, wall "
                  "%.0f s, %llu events\n",
                  p.phase, p.nodes_added, static_cast<unsigned long long>(p.sent), p.virtual_time_s,
                  wall_s, static_cast<unsigned long long>(p.events));
-    last_print_ = now;
   }
 
  private:
   const bool quiet_;
-  uint64_t calls_ = 0;
-  const WallClock::time_point start_ = WallClock::now();
-  WallClock::time_point last_print_ = start_;
+  ProgressThrottle throttle_;
 };
 
 int RunSimulateDiscovery(const DiscoveryFlags& flags) {

@@ -38,9 +38,6 @@ namespace {
 using WallClock = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-// Progress lines are printed at most this often; runs shorter than this print none.
-constexpr auto kProgressInterval = std::chrono::seconds(2);
-
 // Flag values as typed: numbers are parsed by us, strictly, so every bad value gets the same
 // one-line message shape (CLI11's own conversions are laxer and word their errors differently).
 struct GrowFlags {
@@ -385,13 +382,9 @@ class ProgressPrinter {
     if (p.measuring) measure_start_ = WallClock::now();
     if (p.row != nullptr) measure_total_ += WallClock::now() - measure_start_;
     if (table_ && p.row != nullptr) PrintTableRow(*p.row);
-    if (quiet_) return;
-    // Reading the clock on every call would cost more than some steps; every 64th is plenty.
-    if (++calls_ % 64 != 0 && p.row == nullptr && !p.measuring) return;
-    const auto now = WallClock::now();
-    if (now - last_print_ < kProgressInterval) return;
-    const double wall_s = std::chrono::duration<double>(now - start_).count();
-    const double rate = std::chrono::duration<double>(now - last_print_).count();
+    if (quiet_ || !throttle_.Due(p.row != nullptr || p.measuring)) return;
+    const double wall_s = throttle_.elapsed_s();
+    const double rate = throttle_.slice_s();
     const double events_per_s = rate > 0 ? static_cast<double>(p.events - last_events_) / rate : 0;
     std::fprintf(stderr,
                  "myco: grow: %s, step %llu/%llu, %u nodes, virtual %.1f s, wall %.0f s, "
@@ -399,7 +392,6 @@ class ProgressPrinter {
                  GrowPhaseName(p.phase), static_cast<unsigned long long>(p.step),
                  static_cast<unsigned long long>(p.steps), p.node_count, p.virtual_time_s, wall_s,
                  events_per_s);
-    last_print_ = now;
     last_events_ = p.events;
   }
 
@@ -409,11 +401,9 @@ class ProgressPrinter {
  private:
   const bool quiet_;
   const bool table_;
-  uint64_t calls_ = 0;
-  const WallClock::time_point start_ = WallClock::now();
-  WallClock::time_point last_print_ = start_;
+  ProgressThrottle throttle_;
   uint64_t last_events_ = 0;
-  WallClock::time_point measure_start_ = start_;
+  WallClock::time_point measure_start_ = WallClock::now();
   WallClock::duration measure_total_{};
 };
 
