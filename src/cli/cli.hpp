@@ -93,5 +93,7 @@ void AddSimulateBroadcastCommand(CLI::App& simulate, CommandAction& action);
 // `simulate stress` (simulate_stress.cpp) and `simulate discovery` (simulate_discovery.cpp).
 void AddSimulateStressCommand(CLI::App& simulate, CommandAction& action);
 void AddSimulateDiscoveryCommand(CLI::App& simulate, CommandAction& action);
+// `up` (up_cmd.cpp): a local network of real daemons; `bench net` (bench_net.cpp).
+void AddUpCommand(CLI::App& app, CommandAction& action);
 
 }  // namespace myco::cli

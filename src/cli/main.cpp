@@ -165,6 +165,7 @@ int Run(int argc, char** argv) {
   AddSimulateBroadcastCommand(*simulate, action);
   AddSimulateStressCommand(*simulate, action);
   AddSimulateDiscoveryCommand(*simulate, action);
+  AddUpCommand(app, action);
 
   try {
     app.parse(argc, argv);
