@@ -95,5 +95,6 @@ void AddSimulateStressCommand(CLI::App& simulate, CommandAction& action);
 void AddSimulateDiscoveryCommand(CLI::App& simulate, CommandAction& action);
 // `up` (up_cmd.cpp): a local network of real daemons; `bench net` (bench_net.cpp).
 void AddUpCommand(CLI::App& app, CommandAction& action);
+void AddBenchNetCommand(CLI::App& app, CommandAction& action);
 
 }  // namespace myco::cli

@@ -166,6 +166,7 @@ int Run(int argc, char** argv) {
   AddSimulateStressCommand(*simulate, action);
   AddSimulateDiscoveryCommand(*simulate, action);
   AddUpCommand(app, action);
+  AddBenchNetCommand(app, action);
 
   try {
     app.parse(argc, argv);
