@@ -327,6 +327,35 @@ const std::vector<KeySpec>& TopLevelKeys() {
          c.network_secret = value->get();
          return std::nullopt;
        }},
+      {"allowed_nodes",
+       [](const toml::node& n, NodeConfig& c) -> Check {
+         const auto* array = n.as_array();
+         if (array == nullptr) return WrongType(n, "an array of node ids (64 hex characters)");
+         if (array->size() > kAllowedNodesMax) {
+           return At(n, "must have at most " + std::to_string(kAllowedNodesMax) + " items, got " +
+                            std::to_string(array->size()));
+         }
+         std::vector<NodeId> ids;
+         for (size_t i = 0; i < array->size(); ++i) {
+           const toml::node& item = *array->get(i);
+           const std::string index = "[" + std::to_string(i) + "]";
+           const auto* text = item.as_string();
+           if (text == nullptr) return At(item, WrongType(item, "a string").why, index);
+           Result<NodeId> id = NodeId::FromHex(text->get());
+           if (!id.ok() || text->get().size() != 64) {
+             return At(
+                 item,
+                 "expected a node id of 64 hex characters, got '" + text->get().substr(0, 80) + "'",
+                 index);
+           }
+           if (std::find(ids.begin(), ids.end(), *id) != ids.end()) {
+             return At(item, "duplicate '" + text->get() + "'", index);
+           }
+           ids.push_back(*id);
+         }
+         c.allowed_nodes = std::move(ids);
+         return std::nullopt;
+       }},
       {"topology", nullptr},
   };
   return kKeys;
@@ -570,6 +599,75 @@ Result<NodeConfig> ParseNodeConfig(std::string_view toml_text, std::string_view 
   return config;
 }
 
+Status ValidateNodeConfig(NodeConfig& c) {
+  auto fail = [](std::string_view key, const std::string& why) -> Status {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(key) + ": " + why);
+  };
+  const std::pair<std::string_view, const std::string*> names[] = {
+      {"node_id", &c.node_id},
+      {"node_type", &c.node_type},
+      {"location.region", &c.location.region},
+      {"location.datacenter", &c.location.datacenter}};
+  for (const auto& [key, value] : names) {
+    if (auto why = NameProblem(*value)) return fail(key, *why);
+  }
+  for (const auto* list : {&c.specializations, &c.interests}) {
+    const std::string_view key = list == &c.specializations ? "specializations" : "interests";
+    if (list->size() > kConfigListItemsMax) {
+      return fail(key, "must have at most " + std::to_string(kConfigListItemsMax) + " items");
+    }
+    for (const std::string& item : *list) {
+      if (auto why = NameProblem(item)) return fail(key, *why);
+    }
+  }
+  for (const double v : {c.cpu_capacity, c.memory_capacity, c.knowledge_capacity}) {
+    if (!std::isfinite(v) || v < 0 || v > kConfigCapacityMax) {
+      return fail("capacity", "must be between 0 and " + FormatDouble(kConfigCapacityMax) +
+                                  ", got " + FormatDouble(v));
+    }
+  }
+  if (c.max_connections < 1 || c.max_connections > 100'000) {
+    return fail("max_connections",
+                "must be between 1 and 100000, got " + std::to_string(c.max_connections));
+  }
+  if (auto why = AddressProblem(c.listen, true)) return fail("listen", *why);
+  if (auto why = AddressProblem(c.api, true)) return fail("api", *why);
+  if (c.bootstrap.size() > kConfigListItemsMax) {
+    return fail("bootstrap", "must have at most " + std::to_string(kConfigListItemsMax) + " items");
+  }
+  for (size_t i = 0; i < c.bootstrap.size(); ++i) {
+    if (auto why = AddressProblem(c.bootstrap[i], false)) return fail("bootstrap", *why);
+    for (size_t j = 0; j < i; ++j) {
+      if (c.bootstrap[j] == c.bootstrap[i]) {
+        return fail("bootstrap", "duplicate '" + c.bootstrap[i] + "'");
+      }
+    }
+  }
+  if (c.data_dir.empty()) return fail("data_dir", "must not be empty");
+  if (c.data_dir.size() > 4096) return fail("data_dir", "must be at most 4096 bytes");
+  if (HasControlChar(c.data_dir)) return fail("data_dir", "must not contain control characters");
+  const size_t secret = c.network_secret.size();
+  if (secret != 0 && (secret < kNetworkSecretCharsMin || secret > kNetworkSecretCharsMax)) {
+    return fail("network_secret", "must be empty or " + std::to_string(kNetworkSecretCharsMin) +
+                                      " to " + std::to_string(kNetworkSecretCharsMax) +
+                                      " characters, got " + std::to_string(secret));
+  }
+  if (c.allowed_nodes.size() > kAllowedNodesMax) {
+    return fail("allowed_nodes",
+                "must have at most " + std::to_string(kAllowedNodesMax) + " items");
+  }
+  c.topology.max_connections = c.max_connections;
+  c.topology.bootstrap = c.bootstrap;
+  const TopologyConfig& t = c.topology;
+  if (t.target_degree > c.max_connections) {
+    return fail("topology.target_degree", "must be at most max_connections (" +
+                                              std::to_string(c.max_connections) + "), got " +
+                                              std::to_string(t.target_degree));
+  }
+  if (Status s = t.Validate(); !s.ok()) return fail("topology", s.error().message);
+  return Status::Ok();
+}
+
 Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
@@ -615,6 +713,9 @@ std::string FormatNodeConfig(const NodeConfig& c) {
   line("api", TomlString(c.api));
   line("bootstrap", TomlStringArray(c.bootstrap));
   line("data_dir", TomlString(c.data_dir));
+  std::vector<std::string> allowed;
+  for (const NodeId& id : c.allowed_nodes) allowed.push_back(id.Hex());
+  line("allowed_nodes", TomlStringArray(allowed));
   if (c.network_secret.empty()) {
     out += "# network_secret is not set: any node may join\n";
   } else {

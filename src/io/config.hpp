@@ -50,6 +50,9 @@ struct NodeConfig {
   std::string data_dir = "myco-data";
   // Shared admission secret; empty means no admission check (a private test network only).
   std::string network_secret;
+  // NodeIds (64 hex characters) allowed to link with this node; empty allows any node that
+  // passes the secret check. With both set, a peer must pass both.
+  std::vector<NodeId> allowed_nodes;
 
   TopologyConfig topology;
 };
@@ -61,9 +64,15 @@ inline constexpr double kConfigCapacityMax = 1e9;     // beyond any machine: a t
 inline constexpr size_t kNetworkSecretCharsMin = 16;  // shorter is guessable
 inline constexpr size_t kNetworkSecretCharsMax = 1024;
 inline constexpr size_t kConfigFileBytesMax = 1 << 20;
+inline constexpr size_t kAllowedNodesMax = 10'000;  // a fleet's allowlist, not a wire list
 
 // Parses TOML text. `source_name` (a path, or e.g. "<string>") prefixes every error message.
 Result<NodeConfig> ParseNodeConfig(std::string_view toml_text, std::string_view source_name);
+
+// Checks a configuration built or changed in code (command-line flags over a file) against the
+// same bounds the file parser applies, and copies max_connections and bootstrap into topology.
+// The Error names the key, e.g. "listen: expected host:port, got 'abc'".
+Status ValidateNodeConfig(NodeConfig& config);
 
 // Reads and parses a file (kNotFound when it cannot be read, kTooLarge over 1 MiB).
 Result<NodeConfig> LoadNodeConfig(const std::string& path);

@@ -95,6 +95,7 @@ void NodeHost::RunEffects() {
     }
   }
   running_effects_ = false;
+  if (after_effects_) after_effects_();
 }
 
 }  // namespace myco

@@ -59,6 +59,10 @@ class NodeHost {
 
   // The driver may be attached after construction and detached (null) before it is destroyed.
   void SetLinkDriver(LinkDriver* driver) { driver_ = driver; }
+  // Called whenever a call into the core (Feed, Tick, Publish, ShareKnowledge, Connect, Leave)
+  // has run its effects, so the daemon re-arms its tick timer from NextDeadline() even when the
+  // call came from the API rather than from the daemon itself.
+  void SetAfterEffects(std::function<void()> hook) { after_effects_ = std::move(hook); }
 
   // Feeds one input at Now() and carries out the effects.
   void Feed(Input input);
@@ -90,6 +94,7 @@ class NodeHost {
   Node node_;
   Clock clock_;
   LinkDriver* driver_ = nullptr;
+  std::function<void()> after_effects_;
   HostCounters counters_;
   std::map<uint64_t, Listener> listeners_;
   uint64_t next_token_ = 1;
