@@ -96,5 +96,7 @@ void AddSimulateDiscoveryCommand(CLI::App& simulate, CommandAction& action);
 // `up` (up_cmd.cpp): a local network of real daemons; `bench net` (bench_net.cpp).
 void AddUpCommand(CLI::App& app, CommandAction& action);
 void AddBenchNetCommand(CLI::App& app, CommandAction& action);
+// `node` (node_cmd.cpp): run one node in the foreground.
+void AddNodeCommand(CLI::App& app, CommandAction& action);
 
 }  // namespace myco::cli

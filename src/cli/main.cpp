@@ -167,6 +167,7 @@ int Run(int argc, char** argv) {
   AddSimulateDiscoveryCommand(*simulate, action);
   AddUpCommand(app, action);
   AddBenchNetCommand(app, action);
+  AddNodeCommand(app, action);
 
   try {
     app.parse(argc, argv);

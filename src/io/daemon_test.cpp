@@ -355,5 +355,95 @@ TEST(DaemonTest, AllowedNodesConfigKeyIsValidated) {
   EXPECT_EQ(s.error().message, "listen: expected host:port, got 'nonsense'");
 }
 
+// ---- the command ----
+
+struct CommandRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+CommandRun Myco(const std::string& args) {
+  const std::string out = Scratch("out");
+  const std::string err = Scratch("err");
+  const std::string command =
+      std::string("'") + MYCO_BINARY + "' " + args + " > '" + out + "' 2> '" + err + "'";
+  const int status = std::system(command.c_str());
+  CommandRun run;
+  run.exit_code = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+  run.out = ReadAll(out);
+  run.err = ReadAll(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return run;
+}
+
+TEST(NodeCommandTest, BadFlagValuesAreOneLineErrorsWithExitCode2) {
+  const std::string dir = Scratch("cli");
+  const std::vector<std::string> cases = {
+      "node --listen abc --data-dir " + dir,
+      "node --api 127.0.0.1:99999 --data-dir " + dir,
+      "node --bootstrap nowhere --data-dir " + dir,
+      "node --secret short --data-dir " + dir,
+      "node --name 'has space' --data-dir " + dir,
+      "node --config /nonexistent/node.toml",
+      "node --test-drop 2 --data-dir " + dir,
+      "node --test-delay-ms -5 --data-dir " + dir,
+      "node --no-such-flag",
+  };
+  for (const std::string& args : cases) {
+    SCOPED_TRACE(args);
+    const CommandRun run = Myco(args);
+    EXPECT_EQ(run.exit_code, 2);
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+    EXPECT_EQ(run.err.rfind("myco: error: ", 0), 0u) << run.err;
+  }
+  EXPECT_NE(Myco("node --listen abc --data-dir " + dir).err.find("--listen: expected host:port"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir));  // nothing was created for a bad command line
+}
+
+// Starts `myco node` as a process, reads its ready line, stops it with SIGTERM: exit code 0.
+TEST(NodeCommandTest, PrintsReadyLineAndExitsZeroOnSigterm) {
+  const std::string dir = Scratch("proc");
+  const std::string out = Scratch("proc_out");
+  const std::string err = Scratch("proc_err");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (std::freopen(out.c_str(), "w", stdout) == nullptr) ::_exit(126);
+    if (std::freopen(err.c_str(), "w", stderr) == nullptr) ::_exit(126);
+    ::execl(MYCO_BINARY, MYCO_BINARY, "node", "--name", "p1", "--listen", "127.0.0.1:0", "--api",
+            "127.0.0.1:0", "--data-dir", dir.c_str(), "--secret", kSecret,
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string text;
+  const bool ready = WaitFor([&] {
+    text = ReadAll(out);
+    return text.find("myco: ready ") != std::string::npos;
+  });
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(ready) << text << ReadAll(err);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadAll(err);
+  EXPECT_NE(text.find("myco: ready name=p1 id="), std::string::npos) << text;
+  EXPECT_NE(text.find(" listen=127.0.0.1:"), std::string::npos) << text;
+  EXPECT_EQ(text.find("listen=127.0.0.1:0 "), std::string::npos) << "the bound port, not 0";
+  EXPECT_NE(ReadAll(err).find("SIGTERM: leaving the network"), std::string::npos);
+  struct stat info {};
+  ASSERT_EQ(::stat((dir + "/identity.key").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
+
 }  // namespace
 }  // namespace myco

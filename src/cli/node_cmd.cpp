@@ -1,0 +1,142 @@
+// `myco node`: runs one node (the daemon) in the foreground until SIGINT/SIGTERM.
+//
+//   myco node --config node.toml
+//   myco node --name n1 --listen 127.0.0.1:7401 --api 127.0.0.1:7402
+//             --bootstrap 127.0.0.1:7400 --data-dir DIR --secret S
+//
+// Flags override the file; the result is validated again as a whole, and a bad value is one
+// "myco: error:" line with exit code 2. On start the node prints its name, NodeId, listen and API
+// addresses, then the machine-readable line the `myco up` launcher waits for:
+//   myco: ready name=n1 id=<64 hex> listen=127.0.0.1:7401 api=127.0.0.1:7402
+// Logs (peer up/down, refusals, stop) go to stderr, one line per event.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/cli.hpp"
+#include "io/config.hpp"
+#include "io/daemon.hpp"
+
+namespace myco::cli {
+namespace {
+
+struct NodeFlags {
+  std::string config;
+  std::string name;
+  std::string listen;
+  std::string api;
+  std::vector<std::string> bootstrap;
+  std::string data_dir;
+  std::string secret;
+  // Test-only fault injection (hidden from --help; docs/ARCHITECTURE.md "The io driver").
+  std::string test_delay_ms;
+  std::string test_drop;
+  std::string test_fault_seed;
+  CLI::Option* name_option = nullptr;
+  CLI::Option* listen_option = nullptr;
+  CLI::Option* api_option = nullptr;
+  CLI::Option* bootstrap_option = nullptr;
+  CLI::Option* data_dir_option = nullptr;
+  CLI::Option* secret_option = nullptr;
+};
+
+// "listen: expected host:port ..." names the config key; on the command line the flag is what
+// the user typed, so the message says that instead when the flag was given.
+std::string NameTheFlag(const NodeFlags& f, const std::string& message) {
+  const std::pair<const char*, const CLI::Option*> keys[] = {
+      {"node_id: ", f.name_option},      {"listen: ", f.listen_option},
+      {"api: ", f.api_option},           {"bootstrap: ", f.bootstrap_option},
+      {"data_dir: ", f.data_dir_option}, {"network_secret: ", f.secret_option}};
+  for (const auto& [key, option] : keys) {
+    const std::string prefix = key;
+    if (message.rfind(prefix, 0) == 0 && option != nullptr && option->count() > 0) {
+      return option->get_name() + ": " + message.substr(prefix.size());
+    }
+  }
+  return message;
+}
+
+int RunNode(const NodeFlags& f) {
+  NodeConfig config;
+  if (!f.config.empty()) {
+    Result<NodeConfig> loaded = LoadNodeConfig(f.config);
+    if (!loaded.ok()) return PrintError(kExitUsage, loaded.error().message);
+    config = std::move(loaded).value();
+  }
+  if (f.name_option->count() > 0) config.node_id = f.name;
+  if (f.listen_option->count() > 0) config.listen = f.listen;
+  if (f.api_option->count() > 0) config.api = f.api;
+  if (f.bootstrap_option->count() > 0) config.bootstrap = f.bootstrap;
+  if (f.data_dir_option->count() > 0) config.data_dir = f.data_dir;
+  if (f.secret_option->count() > 0) config.network_secret = f.secret;
+  if (Status s = ValidateNodeConfig(config); !s.ok()) {
+    return PrintError(kExitUsage, NameTheFlag(f, s.error().message));
+  }
+
+  DaemonOptions options;
+  options.config = config;
+  options.handle_signals = true;
+  if (!f.test_delay_ms.empty()) {
+    Result<int64_t> ms = ParseIntegerFlag("--test-delay-ms", f.test_delay_ms, 0, 60'000);
+    if (!ms.ok()) return PrintError(kExitUsage, ms.error().message);
+    options.faults.delay = Milliseconds(*ms);
+  }
+  if (!f.test_drop.empty()) {
+    Result<double> p = ParseNumberFlag("--test-drop", f.test_drop);
+    if (!p.ok()) return PrintError(kExitUsage, p.error().message);
+    if (!(*p >= 0 && *p <= 1)) {
+      return PrintError(kExitUsage, "--test-drop must be between 0 and 1, got " + f.test_drop);
+    }
+    options.faults.drop_probability = *p;
+  }
+  if (!f.test_fault_seed.empty()) {
+    Result<int64_t> seed = ParseIntegerFlag("--test-fault-seed", f.test_fault_seed, 0,
+                                            std::numeric_limits<int64_t>::max());
+    if (!seed.ok()) return PrintError(kExitUsage, seed.error().message);
+    options.faults.seed = static_cast<uint64_t>(*seed);
+  }
+
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Create(std::move(options));
+  if (!daemon.ok()) return PrintError(kExitRuntime, daemon.error().message);
+  Daemon& d = **daemon;
+  const std::string id = d.id().Hex();
+  std::printf("node name:   %s\nnode id:     %s\nlisten:      %s\napi:         %s\n",
+              config.node_id.c_str(), id.c_str(), d.listen_address().c_str(),
+              d.api_address().c_str());
+  std::printf("myco: ready name=%s id=%s listen=%s api=%s\n", config.node_id.c_str(), id.c_str(),
+              d.listen_address().c_str(), d.api_address().c_str());
+  std::fflush(stdout);
+  if (Status s = d.Run(); !s.ok()) return PrintError(kExitRuntime, s.error().message);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddNodeCommand(CLI::App& app, CommandAction& action) {
+  CLI::App* node = app.add_subcommand(
+      "node", "Run a node in the foreground until SIGINT/SIGTERM (docs/CONFIG.md)");
+  auto f = std::make_shared<NodeFlags>();
+  node->add_option("--config", f->config, "TOML config file; the flags below override it");
+  f->name_option = node->add_option("--name", f->name, "Human node name (config node_id)");
+  f->listen_option =
+      node->add_option("--listen", f->listen, "Peer-to-peer listen address host:port");
+  f->api_option = node->add_option("--api", f->api, "HTTP API address host:port");
+  f->bootstrap_option = node->add_option("--bootstrap", f->bootstrap,
+                                         "Address of a node to join through (repeatable)");
+  f->data_dir_option =
+      node->add_option("--data-dir", f->data_dir, "Where identity.key and api.token live");
+  f->secret_option = node->add_option("--secret", f->secret, "Network secret (16-1024 characters)");
+  // Test-only fault layer: no group, so --help does not list them.
+  node->add_option("--test-delay-ms", f->test_delay_ms, "TEST ONLY: added one-way delay")
+      ->group("");
+  node->add_option("--test-drop", f->test_drop, "TEST ONLY: outgoing frame loss probability")
+      ->group("");
+  node->add_option("--test-fault-seed", f->test_fault_seed, "TEST ONLY: fault Rng seed")->group("");
+  node->callback([f, &action] { action = [f] { return RunNode(*f); }; });
+}
+
+}  // namespace myco::cli
