@@ -17,6 +17,7 @@
 #include <string>
 
 #include "cli/cli.hpp"
+#include "cli/client.hpp"
 #include "io/config.hpp"
 
 namespace myco::cli {
@@ -165,6 +166,7 @@ int Run(int argc, char** argv) {
   AddSimulateBroadcastCommand(*simulate, action);
   AddSimulateStressCommand(*simulate, action);
   AddSimulateDiscoveryCommand(*simulate, action);
+  AddClientCommands(app, action);
   AddUpCommand(app, action);
   AddBenchNetCommand(app, action);
   AddNodeCommand(app, action);
