@@ -432,13 +432,39 @@ class Transport::Impl {
  private:
   // ------------------------------------------------------------------ helpers
 
+  // At most kLogLinesPerWindow lines per kLogWindow: a port scan or a misconfigured fleet must
+  // not flood the log. The rest are counted and reported in one line when the window ends.
   void Log(const std::string& line) {
+    const auto now = SteadyClock::now();
+    if (now - log_window_start_ >= kLogWindow) {
+      if (log_suppressed_ > 0) {
+        Emit(std::to_string(log_suppressed_) + " similar transport log lines suppressed");
+      }
+      log_window_start_ = now;
+      log_lines_ = 0;
+      log_suppressed_ = 0;
+    }
+    if (log_lines_ >= kLogLinesPerWindow) {
+      ++log_suppressed_;
+      return;
+    }
+    ++log_lines_;
+    Emit(line);
+  }
+
+  void Emit(const std::string& line) {
     if (options_.log) {
       options_.log(line);
     } else {
       std::fprintf(stderr, "myco: %s\n", line.c_str());
     }
   }
+
+  static constexpr auto kLogWindow = std::chrono::seconds(10);
+  static constexpr uint32_t kLogLinesPerWindow = 50;
+  SteadyClock::time_point log_window_start_ = SteadyClock::now();
+  uint32_t log_lines_ = 0;
+  uint64_t log_suppressed_ = 0;
 
   template <typename F>
   void Defer(F&& f) {

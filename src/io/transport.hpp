@@ -80,7 +80,8 @@ struct TransportOptions {
   uint32_t handshakes_max = 64;
   uint32_t frame_bytes_max = kFrameBytesMax;
   size_t write_buffer_bytes_max = 16 << 20;
-  // One line per event of interest (refusals, protocol errors); null: stderr.
+  // One line per event of interest (refusals, protocol errors), at most 50 per 10 s (the rest
+  // are counted in one line); null: stderr.
   std::function<void(const std::string&)> log;
 
   // ---- test only ----
