@@ -86,8 +86,11 @@ int RunUp(const UpFlags& flags) {
   options.seed = static_cast<uint64_t>(seed.value());
   options.node_args = flags.node_args;
 
+  // A shell starts background jobs with SIGINT ignored, and an ignored signal is discarded even
+  // while blocked: restore the default so sigtimedwait sees it.
   const sigset_t stop_signals = StopSignals();
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, SIG_DFL);
 
   const auto started = std::chrono::steady_clock::now();
   auto elapsed_s = [&] {
