@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -311,21 +312,21 @@ int RunTopology(const Common& common, const std::string& format) {
   const json edges = out.body.value("edges", json::array());
   std::cout << nodes.size() << " nodes, " << edges.size() << " links known (size estimate: "
             << Str(out.body.value("network_size_estimate", json())) << ")\n";
+  std::map<std::string, std::vector<std::string>> neighbours;  // id -> short ids of neighbours
+  for (const json& e : edges) {
+    const std::string a = Str(e.value("a", json()));
+    const std::string b = Str(e.value("b", json()));
+    neighbours[a].push_back(b.substr(0, 8));
+    neighbours[b].push_back(a.substr(0, 8));
+  }
   std::vector<std::vector<std::string>> rows = {{"ID", "NAME", "DEGREE", "NEIGHBOURS"}};
   for (const json& n : nodes) {
     const std::string id = Str(n.value("id", json()));
-    std::string neighbours;
-    for (const json& e : edges) {
-      const std::string a = Str(e.value("a", json()));
-      const std::string b = Str(e.value("b", json()));
-      if (a != id && b != id) continue;
-      if (!neighbours.empty()) neighbours += ' ';
-      neighbours += (a == id ? b : a).substr(0, 8);
-    }
+    std::string list;
+    for (const std::string& other : neighbours[id]) list += (list.empty() ? "" : " ") + other;
     std::string name = Str(n.value("name", json()));
     if (n.value("self", false)) name += " (this node)";
-    rows.push_back(
-        {id.substr(0, 8), name, Str(n.value("degree", json())), Truncated(neighbours, 90)});
+    rows.push_back({id.substr(0, 8), name, Str(n.value("degree", json())), Truncated(list, 90)});
   }
   PrintTable(rows);
   return kExitOk;
