@@ -754,7 +754,8 @@ size_t Membership::SizeEstimate() const {
     // Without map gossip all we know is whom we know: a lower bound.
     return 1 + active_count_ + passive_.size();
   }
-  return map_.Reachable(id()).size();
+  // The map lags a new link by one neighbour-list round; the live links are certain.
+  return std::max(map_.Reachable(id()).size(), 1 + active_count_);
 }
 
 double Membership::AverageHealth() const {
