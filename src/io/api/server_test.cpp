@@ -595,6 +595,38 @@ TEST_F(ApiServerTest, SlowEventClientIsCutOffWithAnOverflowEvent) {
   EXPECT_EQ(Get(port_, "/v1/health").status, 200u);
 }
 
+TEST_F(ApiServerTest, ConnectionsAboveTheBoundGet503) {
+  // 64 idle connections fill the bound (the server accepts them in order).
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 64; ++i) {
+    idle.push_back(std::make_unique<tcp::socket>(io));
+    idle.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  }
+  // The next one is answered 503 and closed; it reads without sending, so no request of its own
+  // is left unread when the server closes (which could turn the answer into a reset).
+  tcp::socket extra(io);
+  extra.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  std::string answer;
+  beast::error_code ec;
+  char chunk[1024];
+  while (!ec) {
+    const size_t n = extra.read_some(asio::buffer(chunk), ec);
+    answer.append(chunk, n);
+  }
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("too many connections"), std::string::npos);
+  // Once the idle clients leave, the server serves again.
+  idle.clear();
+  HttpResult health;
+  for (int attempt = 0; attempt < 200 && health.status != 200; ++attempt) {
+    health = Get(port_, "/v1/health");
+    if (health.status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_GE(MetricValue(Get(port_, "/metrics").body, "myco_api_connections_rejected_total"), 1);
+}
+
 TEST_F(ApiServerTest, MetricsAreValidPrometheusText) {
   Post(port_, "/v1/messages", R"({"type":"threat_alert"})");
   const HttpResult r = Get(port_, "/metrics");
