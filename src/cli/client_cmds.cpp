@@ -442,8 +442,9 @@ int RunWatch(const Common& common, int64_t count) {
   if (overflowed) {
     return PrintError(kExitRuntime, "the node closed the event stream: this client fell behind");
   }
-  if (count > 0 && seen < count) {
-    return PrintError(kExitRuntime, "the node closed the event stream");
+  if (count <= 0 || seen < count) {
+    return PrintError(kExitRuntime, "node API at " + client.address() +
+                                        " closed the event stream (node stopped?)");
   }
   return kExitOk;
 }
