@@ -33,7 +33,7 @@ TEST(UpCommandTest, TooManyNodesIsAUsageError) {
 
 TEST(UpCommandTest, StartsWritesNetworkJsonAndStopsOnSigterm) {
   const std::string dir = ::testing::TempDir() + "myco_up_cmd_test_" + std::to_string(::getpid());
-  const std::string port = std::to_string(45000 + (::getpid() % 1000) * 10);
+  const std::string port = std::to_string(26000 + (::getpid() % 300) * 10);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {

@@ -105,7 +105,7 @@ class FaultTest : public ::testing::Test {
     options.nodes = 20;
     options.dir = dir_;
     options.binary = MYCO_BINARY;
-    options.base_port = static_cast<uint16_t>(30000 + (::getpid() % 1000) * 40);
+    options.base_port = static_cast<uint16_t>(29000 + (::getpid() % 90) * 40);
     options.seed = 10;
     launcher_ = std::make_unique<Launcher>(options);
     const Status s = launcher_->Start();
