@@ -8,6 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -136,7 +139,8 @@ class ClientCliServerTest : public ::testing::Test {
     server_ = std::make_unique<ApiServer>(io_, *host_, options);
     auto bound = server_->Start();
     ASSERT_TRUE(bound.ok()) << bound.error().message;
-    api_ = "--api " + bound.value();
+    address_ = bound.value();
+    api_ = "--api " + address_;
     thread_ = std::thread([this] { io_.run(); });
   }
   void TearDown() override {
@@ -158,8 +162,26 @@ class ClientCliServerTest : public ::testing::Test {
   std::unique_ptr<NodeHost> host_;
   std::unique_ptr<ApiServer> server_;
   std::thread thread_;
+  std::string address_;
   std::string api_;
 };
+
+// GET /metrics from the server under test (plain synchronous Beast: loopback, test only).
+std::string MetricsPage(const std::string& address) {
+  namespace http = boost::beast::http;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  const size_t colon = address.rfind(':');
+  socket.connect({asio::ip::make_address(address.substr(0, colon)),
+                  static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))});
+  http::request<http::empty_body> request{http::verb::get, "/metrics", 11};
+  request.set(http::field::host, address);
+  http::write(socket, request);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  return response.body();
+}
 
 TEST_F(ClientCliServerTest, StatusTableAndJson) {
   const MycoRun table = Myco("status " + api_);
@@ -217,6 +239,26 @@ TEST_F(ClientCliServerTest, ServerErrorsAreOneLine) {
                      "ttl: must be 1..64, got 99 (HTTP 400)");
   ExpectOneLineError(Myco("connect nohost --token " + std::string(kToken) + " " + api_), 2,
                      "addresses[0]:");
+}
+
+TEST_F(ClientCliServerTest, WatchEndsWithOneLineWhenTheNodeStops) {
+  MycoRun run;
+  std::thread watcher([&] { run = Myco("watch " + api_); });
+  // Wait until the stream is open, then stop the server: the stream ends under the watcher.
+  bool open = false;
+  for (int attempt = 0; attempt < 500 && !open; ++attempt) {
+    open = MetricsPage(address_).find("\nmyco_api_event_streams 1\n") != std::string::npos;
+    if (!open) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(open);
+  std::promise<void> stopped;
+  asio::post(io_, [&] {
+    server_->Stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  watcher.join();
+  ExpectOneLineError(run, 1, "node API at " + address_ + " closed the event stream");
 }
 
 }  // namespace
