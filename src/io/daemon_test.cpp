@@ -212,6 +212,34 @@ TEST(DaemonTest, ThreeNodesConnectOverTlsAndBroadcast) {
   EXPECT_TRUE(a->StopAndJoin().ok());
 }
 
+// Many packets at once: the core's per-link window fills, and only the transport's Written
+// reports reopen it, so every packet arriving shows the reports flow.
+TEST(DaemonTest, ABurstOfBroadcastsIsDeliveredEverywhere) {
+  auto a = Running::Start(TestConfig("a"));
+  ASSERT_NE(a, nullptr);
+  NodeConfig b_config = TestConfig("b");
+  b_config.bootstrap = {a->daemon().listen_address()};
+  auto b = Running::Start(b_config);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return a->peer_up() >= 1 && b->peer_up() >= 1; }));
+  constexpr int kPackets = 300;
+  const int published = a->OnLoop([&] {
+    int ok = 0;
+    for (int i = 0; i < kPackets; ++i) {
+      PublishRequest request;
+      request.information_type = "burst";
+      request.payload = R"({"i":)" + std::to_string(i) + "}";
+      ok += a->daemon().host().Publish(std::move(request)).ok() ? 1 : 0;
+    }
+    return ok;
+  });
+  ASSERT_EQ(published, kPackets);
+  ASSERT_TRUE(WaitFor([&] { return b->delivered() == kPackets; })) << b->delivered();
+  const uint64_t written_reports_needed =
+      a->OnLoop([&] { return a->daemon().transport().counters().frames_out; });
+  EXPECT_GE(written_reports_needed, static_cast<uint64_t>(kPackets));
+}
+
 TEST(DaemonTest, WrongSecretIsRefusedOnBothSidesWithoutPeerUp) {
   NodeConfig a_config = TestConfig("a");
   a_config.network_secret = kSecret;
