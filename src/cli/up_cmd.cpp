@@ -156,6 +156,8 @@ int RunUp(const UpFlags& flags) {
   std::fprintf(stderr, "myco up: stopping %d nodes\n", running);
   const std::vector<NodeExit> exits = launcher.Stop(Seconds(10));
   ReportExits(exits, launcher, /*stopping=*/true);
+  // Scripts take an existing network.json to mean a running network.
+  std::remove((flags.dir + "/network.json").c_str());
   std::fprintf(stderr, "myco up: stopped\n");
   return kExitOk;
 }

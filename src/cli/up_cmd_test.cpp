@@ -60,6 +60,9 @@ TEST(UpCommandTest, StartsWritesNetworkJsonAndStopsOnSigterm) {
   for (const LaunchedNode& node : network.value().nodes) {
     EXPECT_NE(::kill(node.pid, 0), 0) << node.name << " survived the stop";
   }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/network.json")) << "a stopped network's file";
+  // The identities stay for the next run.
+  EXPECT_TRUE(std::filesystem::exists(dir + "/n1/identity.key"));
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
 }
