@@ -34,15 +34,15 @@ struct BroadcastFlags {
   std::string failure_rate = "0";
   std::string seed = "1";
   std::string rate = "100";
-  std::string ttl = "15";
+  std::string ttl = "64";
   std::string warmup;  // empty: 10% of --messages
   std::string bandwidth = "12500000";
   bool priority_mix = false;
   std::string m = "3";
   std::string max_connections = "100";
-  std::string graft_timeout_ms = "400";
-  std::string ihave_batch_ms = "50";
-  std::string optimization_threshold = "3";
+  std::string graft_timeout_ms = "2000";
+  std::string ihave_batch_ms = "500";
+  std::string optimization_threshold = "0";
   std::string fanout = "4";
   bool json = false;
   std::string export_path;
@@ -78,7 +78,7 @@ Result<Parsed> ToOptions(const BroadcastFlags& flags) {
        &max_connections},
       {"--graft-timeout", &flags.graft_timeout_ms, 1, 60'000, &graft_ms},
       {"--ihave-batch", &flags.ihave_batch_ms, 1, 10'000, &ihave_ms},
-      {"--optimization-threshold", &flags.optimization_threshold, 1, 64, &threshold},
+      {"--optimization-threshold", &flags.optimization_threshold, 0, 64, &threshold},
       {"--fanout", &flags.fanout, 1, 1000, &fanout},
   };
   for (const IntFlag& flag : ints) {

@@ -95,7 +95,9 @@ struct PacketMsg {
   uint32_t ttl = 0;   // hops it may still take
   uint32_t hops = 0;  // hops taken so far (1 on arrival at the origin's neighbour)
   // kTargeted / kAck: the source route, origin first, destination last (the packet is at
-  // route[hops]). kGradient: the trail of nodes visited so far, origin first.
+  // route[hops]). kGradient: the trail of nodes visited so far, origin first. kBroadcast
+  // (Plumtree): the two ends of the heaviest link on the path so far
+  // (core/propagation/broadcast.hpp).
   std::vector<NodeId> route;
 };
 

@@ -60,7 +60,7 @@ struct BroadcastOptions {
   double failure_rate = 0;  // share of nodes crashed at the start of the broadcasts, [0, 1)
   uint64_t seed = 1;
   double rate_per_s = 100;  // broadcasts per virtual second
-  uint32_t ttl = 15;
+  uint32_t ttl = 64;  // the most PropagationConfig allows: tree paths are longer than the diameter
   // Broadcasts excluded from the steady-state figures (the first ones flood while Plumtree's
   // tree forms); -1 means K / 10.
   int64_t warmup = -1;

@@ -1,7 +1,10 @@
 #include "core/propagation/broadcast.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
+#include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "core/node.hpp"
@@ -76,22 +79,44 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
                        const Membership& membership, Rng& rng, Out& out) {
   const PacketBody& body = *packet.body;
   missing_.erase(body.id);
-  if (!from.IsZero() && body.mode == PropagationMode::kBroadcast) {
-    if (PeerState* p = Peer(from)) p->eager = true;  // the first copy's link is a tree link
-  }
+  // The first copy's link is not made eager here (Plumtree does): a first copy on a lazy link
+  // is a graft answer (already eager) or a push that crossed our Prune, and turning such a link
+  // eager on our side alone would leave it one-sided (we push, the peer only announces).
   if (packet.ttl == 0) return;
   const PacketMsg next{packet.body, packet.ttl - 1, packet.hops + 1, {}};
   switch (body.mode) {
-    case PropagationMode::kBroadcast:
+    case PropagationMode::kBroadcast: {
+      // Each eager copy carries the heaviest link of its path so far (see "Pruning").
+      const NodeId& self = membership.id();
+      std::array<NodeId, 2> heaviest{};
+      uint64_t heaviest_weight = 0;
+      if (!from.IsZero()) {
+        const PathMax max = PathMaxOf(packet, from, self);
+        heaviest_weight = max.weight;
+        if (max.last || packet.route.size() != 2) {
+          heaviest = {from, self};
+          if (max.weight == UINT64_MAX) heaviest = {self, self};  // unknown path: stays unknown
+        } else {
+          heaviest = {packet.route[0], packet.route[1]};
+        }
+      }
       for (PeerState& p : peers_) {
         if (p.id == from || p.id == body.id.origin) continue;
         if (p.eager) {
-          SendPayload(p.id, next, out);
+          PacketMsg copy = next;
+          const uint64_t w = LinkWeight(self, p.id);
+          if (from.IsZero() || w > heaviest_weight) {
+            copy.route = {self, p.id};
+          } else {
+            copy.route = {heaviest[0], heaviest[1]};
+          }
+          SendPayload(p.id, copy, out);
         } else {
           Announce(now, p, body.id, next.hops);
         }
       }
       break;
+    }
     case PropagationMode::kFlood:
       for (const PeerState& p : peers_) {
         if (p.id != from && p.id != body.id.origin) SendPayload(p.id, next, out);
@@ -112,16 +137,87 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
     }
     default: assert(false && "Spread called for a routed mode");
   }
-  (void)membership;
 }
 
-void Broadcast::OnDuplicate(TimePoint, const NodeId& from, const PacketMsg& packet, Out& out) {
+uint64_t Broadcast::LinkWeight(const NodeId& a, const NodeId& b) {
+  if (a == b) return UINT64_MAX;
+  const NodeId& lo = a < b ? a : b;
+  const NodeId& hi = a < b ? b : a;
+  uint64_t x;
+  uint64_t y;
+  std::memcpy(&x, lo.bytes.data(), sizeof x);
+  std::memcpy(&y, hi.bytes.data() + 8, sizeof y);
+  // splitmix64 finaliser over both ends: ids are uniformly random keys, so this is a uniformly
+  // random weight per link, known to both ends and to anyone the link is named to.
+  uint64_t z = x ^ (y * 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return z == UINT64_MAX ? z - 1 : z;
+}
+
+Broadcast::PathMax Broadcast::PathMaxOf(const PacketMsg& packet, const NodeId& from,
+                                        const NodeId& self) {
+  // No route: the origin's own push (its one link is the whole path). Two ids: the heaviest link
+  // so far. Anything else is not a path we can reason about: it weighs the most, so it never
+  // justifies a prune.
+  uint64_t carried = UINT64_MAX;
+  if (packet.route.empty()) {
+    carried = 0;
+  } else if (packet.route.size() == 2) {
+    carried = LinkWeight(packet.route[0], packet.route[1]);
+  }
+  const uint64_t own = LinkWeight(from, self);
+  if (carried == UINT64_MAX) return PathMax{UINT64_MAX, false};
+  // Equal weights: the carried link is this last one (the sender found it the heaviest).
+  return own >= carried ? PathMax{own, true} : PathMax{carried, false};
+}
+
+void Broadcast::SendPrune(TimePoint now, PeerState& peer, Out& out) {
+  peer.eager = false;
+  peer.pruned_at = now;
+  ++counters_.prunes_sent;
+  out.push_back(Send{peer.id, myco::Prune{}});
+}
+
+void Broadcast::OnDuplicate(TimePoint now, const NodeId& from, const PacketMsg& packet,
+                            const NodeId& self, const SeenCache& seen, Out& out) {
   if (packet.body->mode != PropagationMode::kBroadcast) return;
   PeerState* p = Peer(from);
-  if (p == nullptr || !p->eager) return;
-  p->eager = false;
-  ++counters_.prunes_sent;
-  out.push_back(Send{from, Prune{}});
+  if (p == nullptr) return;
+  if (!p->eager) {
+    // The peer pushes to us, though we made the link lazy: a Prune and a Graft crossed. Only a
+    // Prune makes the two ends agree again; copies in flight after it are not answered again.
+    if (now - p->pruned_at >= config_.graft_timeout) SendPrune(now, *p, out);
+    return;
+  }
+  // The two copies' paths share a prefix from the origin and then form a cycle through us. If
+  // the heaviest link of that cycle is one of ours, prune it; otherwise leave the cycle to the
+  // node that owns its heaviest link (a later broadcast meets there).
+  const SeenCache::Entry* first = seen.Find(packet.body->id);
+  PathMax first_max;  // our own packet: the first "copy" took no link
+  NodeId first_from;
+  if (first != nullptr && !first->from.IsZero()) {
+    first_max = PathMax{first->path_max, first->path_max_last};
+    first_from = first->from;
+  }
+  const PathMax dup_max = PathMaxOf(packet, from, self);
+  if (dup_max.weight == first_max.weight) {
+    ++counters_.prunes_kept;  // the heaviest link is on the shared prefix: no cycle seen
+    return;
+  }
+  if (dup_max.weight > first_max.weight) {
+    if (dup_max.last) {
+      SendPrune(now, *p, out);
+      return;
+    }
+  } else if (first_max.last) {
+    if (PeerState* f = Peer(first_from); f != nullptr && f->eager) {
+      SendPrune(now, *f, out);
+      return;
+    }
+  }
+  ++counters_.prunes_kept;
 }
 
 void Broadcast::OnIHave(TimePoint now, const NodeId& from, const IHave& ihave, SeenCache& seen,
@@ -131,7 +227,7 @@ void Broadcast::OnIHave(TimePoint now, const NodeId& from, const IHave& ihave, S
   for (const IHaveEntry& e : ihave.entries) {
     if (const SeenCache::Entry* have = seen.Find(e.id)) {
       // Tree optimisation: the announcer's path is much shorter than the one the tree used.
-      if (!have->from.IsZero() && have->from != from &&
+      if (config_.optimization_threshold_hops > 0 && !have->from.IsZero() && have->from != from &&
           e.hops + config_.optimization_threshold_hops <= have->hops && !announcer->eager) {
         PeerState* eager_sender = Peer(have->from);
         if (eager_sender != nullptr && eager_sender->eager) {
@@ -165,8 +261,8 @@ void Broadcast::OnIHave(TimePoint now, const NodeId& from, const IHave& ihave, S
   }
 }
 
-void Broadcast::OnGraft(TimePoint, const NodeId& from, const Graft& graft, const SeenCache& seen,
-                        Out& out) {
+void Broadcast::OnGraft(TimePoint, const NodeId& from, const Graft& graft, const NodeId& self,
+                        const SeenCache& seen, Out& out) {
   PeerState* p = Peer(from);
   if (p == nullptr) return;
   p->eager = true;
@@ -174,7 +270,9 @@ void Broadcast::OnGraft(TimePoint, const NodeId& from, const Graft& graft, const
     const SeenCache::Entry* entry = seen.Find(id);
     if (entry == nullptr || !entry->valid || !entry->body || entry->ttl == 0) continue;
     ++counters_.graft_answers;
-    SendPayload(from, PacketMsg{entry->body, entry->ttl - 1u, entry->hops + 1u, {}}, out);
+    // The answer's path is not the tree's: marked unknown (a link from us to us), it never
+    // counts as evidence for a prune.
+    SendPayload(from, PacketMsg{entry->body, entry->ttl - 1u, entry->hops + 1u, {self, self}}, out);
   }
 }
 
@@ -215,8 +313,16 @@ void Broadcast::OnTick(TimePoint now, const Membership&, Out& out) {
         missing_.erase(it);
         continue;
       }
-      const NodeId target = m.announcers.front();
-      m.announcers.erase(m.announcers.begin());
+      // Prefer an announcer whose link is already eager (or is being grafted this tick): asking
+      // it adds no link to the tree. Every new eager link that closes a cycle must be pruned
+      // again somewhere, and concurrent broadcasts prune a cycle in several places at once.
+      auto pick = std::find_if(m.announcers.begin(), m.announcers.end(), [&](const NodeId& a) {
+        const PeerState* peer = Peer(a);
+        return peer != nullptr && (peer->eager || grafts.count(a) != 0);
+      });
+      if (pick == m.announcers.end()) pick = m.announcers.begin();
+      const NodeId target = *pick;
+      m.announcers.erase(pick);
       Peer(target)->eager = true;
       grafts[target].ids.push_back(id);
       m.graft_at = now + config_.graft_timeout;

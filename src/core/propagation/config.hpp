@@ -19,14 +19,22 @@ struct PropagationConfig {
   Duration cache_expiry = Seconds(60);
 
   // ---- broadcast (Plumtree) ----
-  // Lazy "I have" announcements are batched per link this long (iroh-gossip does the same):
-  // control traffic would otherwise outnumber payload 4 to 1 on a degree-6 graph.
-  Duration ihave_batch_interval = Milliseconds(50);
-  // Wait this long after an announcement for the eager copy before grafting.
-  Duration graft_timeout = Milliseconds(400);
+  // Lazy "I have" announcements are batched per link this long (iroh-gossip does the same).
+  // They only matter when the tree breaks, so the batch is long: at 50 ms announcements were
+  // most of a 10,000-node network's messages (7,200 per broadcast at 100 broadcasts/s), at 500
+  // ms one announcement carries about 50 ids.
+  Duration ihave_batch_interval = Milliseconds(500);
+  // Wait this long after an announcement for the eager copy before grafting. The tree is never
+  // cut by pruning (broadcast.hpp), so a missing copy is almost always a slow path, not a broken
+  // one: a graft then only adds a cycle that must be pruned again. 2 s is above the slowest tree
+  // path measured at 10,000 nodes; repairs after a crash take this much longer.
+  Duration graft_timeout = Seconds(2);
   // Plumtree's tree optimisation: if an announced copy took this many fewer hops than the one
-  // received eagerly, swap the two links in the tree.
-  uint32_t optimization_threshold_hops = 3;
+  // received eagerly, swap the two links in the tree. 0 (the default) turns it off: one tree
+  // serves every source, so a swap that shortens one source's path lengthens another's, and with
+  // random sources it churned endlessly (127 grafts per broadcast at 1,000 nodes); a swap also
+  // prunes a link that may not be the heaviest of its cycle, which can cut the tree.
+  uint32_t optimization_threshold_hops = 0;
   uint32_t ihave_entries_per_message_max = 256;
   // Missing ids tracked at once (announced but not received).
   uint32_t missing_entries_max = 10'000;

@@ -281,11 +281,19 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
   const PacketId id = packet.body->id;
   if (seen_->Contains(id)) {
     ++counters_.duplicates;
-    broadcast_->OnDuplicate(now, from, packet, out);
+    broadcast_->OnDuplicate(now, from, packet, membership_.id(), *seen_, out);
     return;
   }
   if (!CheckOnce(now, from, packet)) return;
   seen_->Insert(now, id, packet.body, true, from, packet.ttl, packet.hops);
+  if (packet.body->mode == PropagationMode::kBroadcast) {
+    // Plumtree prunes by comparing the paths of a packet's copies: keep the first one's.
+    if (SeenCache::Entry* entry = seen_->FindMutable(id)) {
+      const Broadcast::PathMax max = Broadcast::PathMaxOf(packet, from, membership_.id());
+      entry->path_max = max.weight;
+      entry->path_max_last = max.last;
+    }
+  }
   DeliverLocally(now, packet.body, packet.hops, from, out);
   if (packet.ttl == 0) ++counters_.ttl_expired;
   const uint64_t before = broadcast_->counters().payload_sent;
@@ -433,7 +441,7 @@ void Propagation::OnIHave(TimePoint now, const NodeId& from, IHave&& ihave, Out&
 }
 
 void Propagation::OnGraft(TimePoint now, const NodeId& from, Graft&& graft, Out& out) {
-  broadcast_->OnGraft(now, from, graft, *seen_, out);
+  broadcast_->OnGraft(now, from, graft, membership_.id(), *seen_, out);
 }
 
 void Propagation::OnPrune(TimePoint, const NodeId& from) { broadcast_->OnPrune(from); }

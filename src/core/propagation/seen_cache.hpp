@@ -29,6 +29,10 @@ class SeenCache {
     uint8_t ttl = 0;
     uint8_t hops = 0;
     bool valid = true;
+    // Broadcast (Plumtree) only: the weight of the heaviest link on the first copy's path, and
+    // whether that link is the last one (from -> us). See broadcast.hpp.
+    bool path_max_last = false;
+    uint64_t path_max = 0;
   };
 
   SeenCache(uint32_t entries_max, Duration expiry, uint32_t bodies_max, Duration body_expiry)
@@ -67,6 +71,10 @@ class SeenCache {
     return it->second.body;
   }
   const Entry* Find(const PacketId& id) const {
+    auto it = entries_.find(id);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+  Entry* FindMutable(const PacketId& id) {
     auto it = entries_.find(id);
     return it == entries_.end() ? nullptr : &it->second;
   }

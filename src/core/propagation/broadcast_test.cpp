@@ -1,0 +1,176 @@
+// Unit tests of Plumtree's pruning rule (broadcast.hpp, "Pruning"): a duplicate prunes a link only
+// when that link is the heaviest of the cycle the two copies closed, so the lightest spanning
+// tree is never cut, whatever broadcasts run at once.
+#include "core/propagation/broadcast.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <variant>
+
+#include "core/node.hpp"
+#include "core/propagation/seen_cache.hpp"
+
+namespace myco {
+namespace {
+
+NodeId Id(uint8_t tag) {
+  NodeId id;
+  id.bytes.fill(0);
+  id.bytes[0] = tag;
+  id.bytes[9] = static_cast<uint8_t>(tag * 37 + 1);
+  return id;
+}
+
+std::shared_ptr<const PacketBody> Body(const NodeId& origin) {
+  auto body = std::make_shared<PacketBody>();
+  body->id = PacketId{origin, 7};
+  body->mode = PropagationMode::kBroadcast;
+  body->ttl_max = 64;
+  return body;
+}
+
+std::vector<NodeId> PrunedPeers(const Broadcast::Out& out) {
+  std::vector<NodeId> peers;
+  for (const auto& effect : out) {
+    if (const auto* send = std::get_if<Send>(&effect);
+        send != nullptr && std::holds_alternative<Prune>(send->message)) {
+      peers.push_back(send->peer);
+    }
+  }
+  return peers;
+}
+
+// Finds three distinct neighbours a, b, c of `self` with w(a,self) < w(b,self) < w(c,self).
+struct Fixture {
+  NodeId self = Id(1);
+  std::vector<NodeId> by_weight;  // neighbours, lightest link first
+  PropagationConfig config;
+  SeenCache seen{1000, Seconds(300), 1000, Seconds(60)};
+  Broadcast broadcast{config};
+
+  Fixture() {
+    for (uint8_t t = 2; t < 6; ++t) by_weight.push_back(Id(t));
+    std::sort(by_weight.begin(), by_weight.end(), [&](const NodeId& x, const NodeId& y) {
+      return Broadcast::LinkWeight(x, self) < Broadcast::LinkWeight(y, self);
+    });
+    for (const NodeId& n : by_weight) broadcast.OnNeighbourUp(n);
+  }
+
+  // Records the first copy of `body` as the pipeline does, arriving from `from` with `route`.
+  PacketMsg First(const std::shared_ptr<const PacketBody>& body, const NodeId& from,
+                  std::vector<NodeId> route) {
+    PacketMsg packet{body, 10, 3, std::move(route)};
+    seen.Insert(TimePoint{}, body->id, body, true, from, packet.ttl, packet.hops);
+    const Broadcast::PathMax max = Broadcast::PathMaxOf(packet, from, self);
+    SeenCache::Entry* entry = seen.FindMutable(body->id);
+    entry->path_max = max.weight;
+    entry->path_max_last = max.last;
+    return packet;
+  }
+};
+
+TEST(BroadcastTest, LinkWeightIsSymmetricAndALinkToItselfWeighsTheMost) {
+  const NodeId a = Id(2), b = Id(3);
+  EXPECT_EQ(Broadcast::LinkWeight(a, b), Broadcast::LinkWeight(b, a));
+  EXPECT_NE(Broadcast::LinkWeight(a, b), Broadcast::LinkWeight(a, Id(4)));
+  EXPECT_EQ(Broadcast::LinkWeight(a, a), UINT64_MAX);
+  EXPECT_LT(Broadcast::LinkWeight(a, b), UINT64_MAX);
+}
+
+TEST(BroadcastTest, PathMaxIsTheCarriedLinkOrTheLastOne) {
+  const NodeId self = Id(1), from = Id(2), x = Id(3), y = Id(4);
+  const auto body = Body(Id(9));
+  // The origin's own push carries no route: its one link is the path.
+  const auto own = Broadcast::PathMaxOf(PacketMsg{body, 5, 1, {}}, from, self);
+  EXPECT_EQ(own.weight, Broadcast::LinkWeight(from, self));
+  EXPECT_TRUE(own.last);
+  // The sender found its link to us the heaviest and carried it.
+  const auto same = Broadcast::PathMaxOf(PacketMsg{body, 5, 2, {from, self}}, from, self);
+  EXPECT_TRUE(same.last);
+  // A carried link: whichever of it and the last link is heavier.
+  const uint64_t carried = Broadcast::LinkWeight(x, y);
+  const uint64_t last = Broadcast::LinkWeight(from, self);
+  const auto mixed = Broadcast::PathMaxOf(PacketMsg{body, 5, 3, {x, y}}, from, self);
+  EXPECT_EQ(mixed.weight, std::max(carried, last));
+  EXPECT_EQ(mixed.last, last > carried);
+  // A graft answer (a link from the answerer to itself) or a malformed route: unknown path.
+  const auto unknown = Broadcast::PathMaxOf(PacketMsg{body, 5, 3, {x, x}}, from, self);
+  EXPECT_EQ(unknown.weight, UINT64_MAX);
+  EXPECT_FALSE(unknown.last);
+  const auto malformed = Broadcast::PathMaxOf(PacketMsg{body, 5, 3, {x}}, from, self);
+  EXPECT_EQ(malformed.weight, UINT64_MAX);
+}
+
+TEST(BroadcastTest, DuplicatePrunesItsOwnLinkWhenThatIsTheHeaviestOfTheCycle) {
+  Fixture f;
+  const NodeId light = f.by_weight[0], heavy = f.by_weight[3];
+  const auto body = Body(Id(9));
+  f.First(body, light, {light, f.self});  // the first copy's heaviest link: its last one
+  Broadcast::Out out;
+  // The duplicate's heaviest link is its last one, heavier than anything on the first path.
+  f.broadcast.OnDuplicate(TimePoint{}, heavy, PacketMsg{body, 10, 3, {heavy, f.self}}, f.self,
+                          f.seen, out);
+  EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{heavy});
+  EXPECT_FALSE(f.broadcast.IsEager(heavy));
+  EXPECT_TRUE(f.broadcast.IsEager(light));
+}
+
+TEST(BroadcastTest, DuplicatePrunesTheFirstCopysLinkWhenThatIsTheHeaviest) {
+  Fixture f;
+  const NodeId light = f.by_weight[0], heavy = f.by_weight[3];
+  const auto body = Body(Id(9));
+  f.First(body, heavy, {heavy, f.self});
+  Broadcast::Out out;
+  f.broadcast.OnDuplicate(TimePoint{}, light, PacketMsg{body, 10, 3, {light, f.self}}, f.self,
+                          f.seen, out);
+  EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{heavy});
+  EXPECT_FALSE(f.broadcast.IsEager(heavy));
+  EXPECT_TRUE(f.broadcast.IsEager(light));
+}
+
+TEST(BroadcastTest, NoPruneWhenTheHeaviestLinkIsElsewhereOrOnTheSharedPrefix) {
+  Fixture f;
+  const NodeId a = f.by_weight[0], b = f.by_weight[1];
+  // Find a remote link heavier than both of ours.
+  NodeId x = Id(100), y = Id(101);
+  for (uint8_t t = 100; Broadcast::LinkWeight(x, y) < std::max(Broadcast::LinkWeight(a, f.self),
+                                                               Broadcast::LinkWeight(b, f.self));
+       ++t) {
+    y = Id(static_cast<uint8_t>(t + 2));
+  }
+  const auto body = Body(Id(9));
+  // Both copies carry the same heaviest link: it lies before the paths split, not on the cycle.
+  f.First(body, a, {x, y});
+  Broadcast::Out out;
+  f.broadcast.OnDuplicate(TimePoint{}, b, PacketMsg{body, 10, 3, {x, y}}, f.self, f.seen, out);
+  EXPECT_TRUE(PrunedPeers(out).empty());
+  // Only the duplicate's path has it: it is the cycle's heaviest link, but not ours to cut.
+  const auto body2 = Body(Id(10));
+  f.First(body2, a, {a, f.self});
+  f.broadcast.OnDuplicate(TimePoint{}, b, PacketMsg{body2, 10, 3, {x, y}}, f.self, f.seen, out);
+  EXPECT_TRUE(PrunedPeers(out).empty());
+  EXPECT_TRUE(f.broadcast.IsEager(a));
+  EXPECT_TRUE(f.broadcast.IsEager(b));
+  EXPECT_GE(f.broadcast.counters().prunes_kept, 2u);
+}
+
+TEST(BroadcastTest, ADuplicateOnALazyLinkIsPrunedAgainAtMostOncePerGraftTimeout) {
+  Fixture f;
+  const NodeId a = f.by_weight[0], b = f.by_weight[1];
+  f.broadcast.OnPrune(b);  // b pruned us: lazy on our side, but b keeps pushing (crossed Graft)
+  const auto body = Body(Id(9));
+  f.First(body, a, {a, f.self});
+  Broadcast::Out out;
+  const TimePoint t0{Seconds(100).ns};
+  f.broadcast.OnDuplicate(t0, b, PacketMsg{body, 10, 3, {b, f.self}}, f.self, f.seen, out);
+  f.broadcast.OnDuplicate(t0 + Milliseconds(10), b, PacketMsg{body, 10, 3, {b, f.self}}, f.self,
+                          f.seen, out);
+  EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{b});
+  f.broadcast.OnDuplicate(t0 + f.config.graft_timeout, b, PacketMsg{body, 10, 3, {b, f.self}},
+                          f.self, f.seen, out);
+  EXPECT_EQ(PrunedPeers(out).size(), 2u);
+}
+
+}  // namespace
+}  // namespace myco
