@@ -31,8 +31,12 @@ constexpr uint64_t kCrashStreamTag = 0x63726173;  // "cras"
 constexpr Duration kSlice = Milliseconds(100);
 // A broadcast reaches a healthy network well within this (Plumtree's graft timeout is 400 ms);
 // the drain waits at least this long after the last send so late deliveries are counted.
-constexpr Duration kBroadcastSettle = Seconds(2);
+// Covers the broadcast tree's repair after a crash: the graft timeout (2 s) plus a few hops.
+constexpr Duration kBroadcastSettle = Seconds(4);
 constexpr uint32_t kTtl = 15;  // ORIGINAL_DESIGN.md's threat_alert ttl; routes stay far shorter
+// Broadcast trees are spanning trees, deeper than shortest paths (~35 hops at 10,000 nodes): the
+// broadcast scenario's default ttl (docs/SIMULATION.md).
+constexpr uint32_t kBroadcastTtl = 64;
 constexpr const char* kBroadcastType = "threat_alert";
 constexpr const char* kTargetedType = "consciousness_sync";
 constexpr const char* kProbeType = "stress_probe";
@@ -278,7 +282,7 @@ class StressRun {
     request.information_type = kind == Kind::kProbe ? kProbeType : kBroadcastType;
     request.payload = "{\"n\":" + std::to_string(records_.size()) + "}";
     request.priority = 1.0;
-    request.ttl = kTtl;
+    request.ttl = kBroadcastTtl;
     Tracked t;
     t.kind = kind;
     t.phase = phase;
