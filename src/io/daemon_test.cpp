@@ -278,7 +278,9 @@ TEST(DaemonTest, AllowlistAdmitsFriendsAndRefusesAStranger) {
   ASSERT_TRUE(WaitFor([&] { return b->peer_up() >= 1 && a->Refused("allowlist") >= 1; }))
       << a->LogText();
   EXPECT_TRUE(a->Logged("not in allowed_nodes"));
-  EXPECT_TRUE(c->Logged("refused by " + a->daemon().listen_address())) << c->LogText();
+  // a counts the refusal before the stranger has read the refuse frame: wait for its line.
+  EXPECT_TRUE(WaitFor([&] { return c->Logged("refused by " + a->daemon().listen_address()); }))
+      << c->LogText();
   EXPECT_EQ(c->peer_up(), 0);
 }
 
