@@ -194,7 +194,12 @@ TEST(DaemonTest, ThreeNodesConnectOverTlsAndBroadcast) {
   c_config.bootstrap = {a->daemon().listen_address()};
   auto c = Running::Start(c_config);
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(WaitFor([&] { return c->peer_up() >= 1; })) << c->LogText();
+  // Wait until every link c has is up at its other end too: the acceptor of a neighbour request
+  // sees the link up one message before the requester, and a broadcast published in between
+  // would not be forwarded to c (Plumtree has no anti-entropy for packets sent before a link).
+  ASSERT_TRUE(WaitFor([&] {
+    return c->peer_up() >= 1 && a->peer_up() + b->peer_up() >= 2 + c->peer_up();
+  })) << c->LogText();
 
   Result<std::vector<PacketId>> published = a->OnLoop([&] {
     PublishRequest request;
