@@ -40,6 +40,7 @@ const char* MessageName(const Message& message) {
     const char* operator()(const Graft&) const { return "Graft"; }
     const char* operator()(const Prune&) const { return "Prune"; }
     const char* operator()(const GradientUpdate&) const { return "GradientUpdate"; }
+    const char* operator()(const TreeBeacon&) const { return "TreeBeacon"; }
   };
   return std::visit(Namer{}, message);
 }
@@ -55,7 +56,7 @@ constexpr uint32_t VarintBytes(uint64_t value) {
 constexpr uint32_t kTagBytes = 1;
 
 // Envelope's oneof field number of each Message alternative, in variant order (myco.proto).
-constexpr uint32_t kEnvelopeFieldNumbers[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16};
+constexpr uint32_t kEnvelopeFieldNumbers[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 13};
 static_assert(std::size(kEnvelopeFieldNumbers) == std::variant_size_v<Message>);
 
 constexpr uint32_t TagBytes(uint32_t field_number) {
@@ -169,7 +170,8 @@ struct BodyBytes {
   uint32_t operator()(const PacketMsg& m) const {
     const uint32_t body = m.body ? Delimited(PacketBodyBytes(*m.body)) : 0;
     return body + VarintField(m.ttl) + VarintField(m.hops) +
-           static_cast<uint32_t>(m.route.size()) * Delimited(kNodeIdBytes);
+           static_cast<uint32_t>(m.route.size()) * Delimited(kNodeIdBytes) +
+           VarintField(m.route_weight);
   }
   uint32_t operator()(const IHave& m) const {
     uint32_t total = 0;
@@ -184,6 +186,10 @@ struct BodyBytes {
     return total;
   }
   uint32_t operator()(const Prune&) const { return 0; }
+  uint32_t operator()(const TreeBeacon& m) const {
+    return BytesField(kNodeIdBytes) + VarintField(m.root_rank) + VarintField(m.seq) +
+           VarintField(m.dist);
+  }
   uint32_t operator()(const GradientUpdate& m) const {
     uint32_t total = 0;
     for (const auto& entry : m.entries) {

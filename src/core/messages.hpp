@@ -99,6 +99,9 @@ struct PacketMsg {
   // (Plumtree): the two ends of the heaviest link on the path so far
   // (core/propagation/broadcast.hpp).
   std::vector<NodeId> route;
+  // kBroadcast: the weight of that heaviest link, as the node that found it heaviest weighed it
+  // (weights follow the nodes' distances to the tree root, which only the link's ends know).
+  uint64_t route_weight = 0;
 };
 
 // Plumtree's lazy push: "I have these packets", batched per link.
@@ -131,8 +134,18 @@ struct GradientUpdate {
   std::vector<GradientEntry> entries;  // full vector; types absent have nothing in range
 };
 
+// A node's place in the broadcast tree (core/propagation/tree_root.hpp): the root it follows,
+// that root's rank, the root's latest refresh number and the sender's hops from the root.
+struct TreeBeacon {
+  NodeId root;
+  uint32_t root_rank = 0;
+  uint64_t seq = 0;
+  uint32_t dist = 0;
+  bool operator==(const TreeBeacon&) const = default;
+};
+
 using Message = std::variant<Hello, PeerExchange, Ping, Pong, Disconnect, Walk, NeighbourList,
-                             PacketMsg, IHave, Graft, Prune, GradientUpdate>;
+                             PacketMsg, IHave, Graft, Prune, GradientUpdate, TreeBeacon>;
 
 const char* MessageName(const Message& message);
 

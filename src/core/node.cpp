@@ -95,7 +95,7 @@ namespace {
 bool IsPropagationMessage(const Message& m) {
   return std::holds_alternative<PacketMsg>(m) || std::holds_alternative<IHave>(m) ||
          std::holds_alternative<Graft>(m) || std::holds_alternative<Prune>(m) ||
-         std::holds_alternative<GradientUpdate>(m);
+         std::holds_alternative<GradientUpdate>(m) || std::holds_alternative<TreeBeacon>(m);
 }
 }  // namespace
 
@@ -122,6 +122,8 @@ void Node::DispatchMessage(TimePoint now, const NodeId& peer, Message&& message)
           propagation_->OnPrune(now, peer);
         } else if constexpr (std::is_same_v<M, GradientUpdate>) {
           propagation_->OnGradientUpdate(now, peer, std::move(m), staged_);
+        } else if constexpr (std::is_same_v<M, TreeBeacon>) {
+          propagation_->OnTreeBeacon(now, peer, m, staged_);
         }
       },
       message);

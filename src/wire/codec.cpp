@@ -245,6 +245,7 @@ struct Validator {
     return CheckCount(m.ids.size(), kPacketIdsMax, {"graft.ids"});
   }
   Status operator()(const Prune&) const { return {}; }
+  Status operator()(const TreeBeacon& m) const { return CheckHops(m.dist, {"tree_beacon.dist"}); }
   Status operator()(const GradientUpdate& m) const {
     if (auto s = CheckCount(m.entries.size(), kGradientEntriesMax, {"gradient_update.entries"});
         !s) {
@@ -397,6 +398,7 @@ struct ToWire {
     out->set_hops(m.hops);
     out->mutable_route()->Reserve(static_cast<int>(m.route.size()));
     for (const auto& id : m.route) IdToWire(id, out->add_route());
+    out->set_route_weight(m.route_weight);
   }
   void operator()(const IHave& m) const {
     auto* out = envelope->mutable_ihave();
@@ -418,6 +420,13 @@ struct ToWire {
     }
   }
   void operator()(const Prune&) const { envelope->mutable_prune(); }
+  void operator()(const TreeBeacon& m) const {
+    auto* out = envelope->mutable_tree_beacon();
+    IdToWire(m.root, out->mutable_root());
+    out->set_root_rank(m.root_rank);
+    out->set_seq(m.seq);
+    out->set_dist(m.dist);
+  }
   void operator()(const GradientUpdate& m) const {
     auto* out = envelope->mutable_gradient_update();
     out->mutable_entries()->Reserve(static_cast<int>(m.entries.size()));
@@ -626,6 +635,7 @@ Status PacketFromWire(const wire::Packet& in, Message& message) {
   out.body = std::make_shared<const PacketBody>(std::move(body));
   out.ttl = in.ttl();
   out.hops = in.hops();
+  out.route_weight = in.route_weight();
   return IdsFromWire(in.route(), kRouteMax, out.route, "packet.route");
 }
 
@@ -700,6 +710,13 @@ Status BodyFromWire(const wire::Envelope& envelope, Message& message) {
     case wire::Envelope::kIhave: return IHaveFromWire(envelope.ihave(), message);
     case wire::Envelope::kGraft: return GraftFromWire(envelope.graft(), message);
     case wire::Envelope::kPrune: message = Prune{}; return {};
+    case wire::Envelope::kTreeBeacon: {
+      TreeBeacon& out = message.emplace<TreeBeacon>();
+      out.root_rank = envelope.tree_beacon().root_rank();
+      out.seq = envelope.tree_beacon().seq();
+      out.dist = envelope.tree_beacon().dist();
+      return IdFromWire(envelope.tree_beacon().root(), out.root, {"tree_beacon.root"});
+    }
     case wire::Envelope::kGradientUpdate:
       return GradientUpdateFromWire(envelope.gradient_update(), message);
     case wire::Envelope::BODY_NOT_SET: break;

@@ -115,6 +115,8 @@ std::vector<Message> RealisticMessages(Rng& rng) {
   messages.push_back(NeighbourList{RandomId(rng), 42, 16, neighbours});
 
   messages.push_back(PacketMsg{RealisticPacketBody(rng, PropagationMode::kBroadcast), 14, 1, {}});
+  messages.push_back(PacketMsg{RealisticPacketBody(rng, PropagationMode::kBroadcast), 14, 3,
+                               RandomIds(rng, 2), rng.Next()});
   auto targeted = RealisticPacketBody(rng, PropagationMode::kTargeted);
   std::vector<NodeId> route = RandomIds(rng, 4);
   route.front() = targeted->id.origin;
@@ -136,6 +138,8 @@ std::vector<Message> RealisticMessages(Rng& rng) {
   }
   messages.push_back(std::move(update));
   messages.push_back(GradientUpdate{});
+  messages.push_back(TreeBeacon{RandomId(rng), 7, rng.Next(), 12});
+  messages.push_back(TreeBeacon{RandomId(rng), 0, 1, 0});
   return messages;
 }
 
@@ -338,7 +342,8 @@ struct SameAs {
   bool operator()(const PacketMsg& a) const {
     const auto& b = std::get<PacketMsg>(other);
     if (!a.body || !b.body) return a.body == b.body;
-    return SameBody(*a.body, *b.body) && a.ttl == b.ttl && a.hops == b.hops && a.route == b.route;
+    return SameBody(*a.body, *b.body) && a.ttl == b.ttl && a.hops == b.hops && a.route == b.route &&
+           a.route_weight == b.route_weight;
   }
   bool operator()(const IHave& a) const { return a.entries == std::get<IHave>(other).entries; }
   bool operator()(const Graft& a) const { return a.ids == std::get<Graft>(other).ids; }
@@ -346,6 +351,7 @@ struct SameAs {
   bool operator()(const GradientUpdate& a) const {
     return SameGradientEntries(a.entries, std::get<GradientUpdate>(other).entries);
   }
+  bool operator()(const TreeBeacon& a) const { return a == std::get<TreeBeacon>(other); }
 };
 
 bool SameMessage(const Message& a, const Message& b) {
@@ -941,6 +947,7 @@ TEST(Codec, Names) {
   EXPECT_STREQ(MessageName(Graft{}), "Graft");
   EXPECT_STREQ(MessageName(Prune{}), "Prune");
   EXPECT_STREQ(MessageName(GradientUpdate{}), "GradientUpdate");
+  EXPECT_STREQ(MessageName(TreeBeacon{}), "TreeBeacon");
   EXPECT_STREQ(DisconnectReasonName(DisconnectReason::kFull), "full");
   EXPECT_STREQ(DisconnectReasonName(DisconnectReason::kJoinDone), "join done");
   EXPECT_STREQ(DisconnectReasonName(static_cast<DisconnectReason>(99)), "unknown");

@@ -9,6 +9,7 @@
 
 #include "core/node.hpp"
 #include "core/propagation/seen_cache.hpp"
+#include "core/propagation/tree_root.hpp"
 #include "core/topology/membership.hpp"
 
 namespace myco {
@@ -55,6 +56,14 @@ void Broadcast::OnNeighbourDown(const NodeId& peer) {
   for (auto& [id, missing] : missing_) std::erase(missing.announcers, peer);
 }
 
+void Broadcast::EnsureEager(const NodeId& peer, Out& out) {
+  PeerState* p = Peer(peer);
+  if (p == nullptr || p->eager) return;
+  p->eager = true;
+  ++counters_.grafts_sent;
+  out.push_back(Send{peer, Graft{}});  // no ids: only "be a tree link"
+}
+
 void Broadcast::OnPrune(const NodeId& from) {
   if (PeerState* p = Peer(from)) p->eager = false;
 }
@@ -91,7 +100,7 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
       std::array<NodeId, 2> heaviest{};
       uint64_t heaviest_weight = 0;
       if (!from.IsZero()) {
-        const PathMax max = PathMaxOf(packet, from, self);
+        const PathMax max = PathMaxOf(packet, WeightTo(self, from));
         heaviest_weight = max.weight;
         if (max.last || packet.route.size() != 2) {
           heaviest = {from, self};
@@ -104,11 +113,13 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
         if (p.id == from || p.id == body.id.origin) continue;
         if (p.eager) {
           PacketMsg copy = next;
-          const uint64_t w = LinkWeight(self, p.id);
+          const uint64_t w = WeightTo(self, p.id);
           if (from.IsZero() || w > heaviest_weight) {
             copy.route = {self, p.id};
+            copy.route_weight = w;
           } else {
             copy.route = {heaviest[0], heaviest[1]};
+            copy.route_weight = heaviest_weight;
           }
           SendPayload(p.id, copy, out);
         } else {
@@ -139,35 +150,30 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
   }
 }
 
-uint64_t Broadcast::LinkWeight(const NodeId& a, const NodeId& b) {
+uint64_t Broadcast::LinkWeight(const NodeId& a, const NodeId& b, uint32_t dist_sum) {
   if (a == b) return UINT64_MAX;
-  const NodeId& lo = a < b ? a : b;
-  const NodeId& hi = a < b ? b : a;
-  uint64_t x;
-  uint64_t y;
-  std::memcpy(&x, lo.bytes.data(), sizeof x);
-  std::memcpy(&y, hi.bytes.data() + 8, sizeof y);
-  // splitmix64 finaliser over both ends: ids are uniformly random keys, so this is a uniformly
-  // random weight per link, known to both ends and to anyone the link is named to.
-  uint64_t z = x ^ (y * 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return z == UINT64_MAX ? z - 1 : z;
+  // The distances first (a shortest-path tree from the root, tree_root.hpp), the per-link hash
+  // (48 bits) breaks ties. The largest real weight stays below UINT64_MAX.
+  return (static_cast<uint64_t>(std::min<uint32_t>(dist_sum, 0xfffe)) << 48) |
+         TreeRoot::LinkHash(a, b);
 }
 
-Broadcast::PathMax Broadcast::PathMaxOf(const PacketMsg& packet, const NodeId& from,
-                                        const NodeId& self) {
-  // No route: the origin's own push (its one link is the whole path). Two ids: the heaviest link
-  // so far. Anything else is not a path we can reason about: it weighs the most, so it never
-  // justifies a prune.
+uint64_t Broadcast::WeightTo(const NodeId& self, const NodeId& peer) const {
+  if (tree_ == nullptr) return LinkWeight(self, peer);
+  return LinkWeight(self, peer, tree_->beacon().dist + tree_->PeerDist(peer));
+}
+
+Broadcast::PathMax Broadcast::PathMaxOf(const PacketMsg& packet, uint64_t own) {
+  // No route: the origin's own push (its one link is the whole path). Two distinct ids: the
+  // heaviest link so far, with its weight. Anything else (a graft answer's {answerer, answerer}
+  // marker, a malformed route) is not a path we can reason about: it weighs the most, so it
+  // never justifies a prune.
   uint64_t carried = UINT64_MAX;
   if (packet.route.empty()) {
     carried = 0;
-  } else if (packet.route.size() == 2) {
-    carried = LinkWeight(packet.route[0], packet.route[1]);
+  } else if (packet.route.size() == 2 && packet.route[0] != packet.route[1]) {
+    carried = std::min<uint64_t>(packet.route_weight, UINT64_MAX - 1);
   }
-  const uint64_t own = LinkWeight(from, self);
   if (carried == UINT64_MAX) return PathMax{UINT64_MAX, false};
   // Equal weights: the carried link is this last one (the sender found it the heaviest).
   return own >= carried ? PathMax{own, true} : PathMax{carried, false};
@@ -201,7 +207,7 @@ void Broadcast::OnDuplicate(TimePoint now, const NodeId& from, const PacketMsg& 
     first_max = PathMax{first->path_max, first->path_max_last};
     first_from = first->from;
   }
-  const PathMax dup_max = PathMaxOf(packet, from, self);
+  const PathMax dup_max = PathMaxOf(packet, WeightTo(self, from));
   if (dup_max.weight == first_max.weight) {
     ++counters_.prunes_kept;  // the heaviest link is on the shared prefix: no cycle seen
     return;
@@ -272,7 +278,9 @@ void Broadcast::OnGraft(TimePoint, const NodeId& from, const Graft& graft, const
     ++counters_.graft_answers;
     // The answer's path is not the tree's: marked unknown (a link from us to us), it never
     // counts as evidence for a prune.
-    SendPayload(from, PacketMsg{entry->body, entry->ttl - 1u, entry->hops + 1u, {self, self}}, out);
+    SendPayload(from,
+                PacketMsg{entry->body, entry->ttl - 1u, entry->hops + 1u, {self, self}, UINT64_MAX},
+                out);
   }
 }
 

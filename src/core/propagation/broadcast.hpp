@@ -15,18 +15,23 @@
 // the eager graph falls apart, and grafts that rejoin the pieces close new cycles: measured, the
 // eager links of 1,000 nodes stayed split in ~500 pieces and RMR near 0.9 for the whole run.
 // Here a prune needs the cycle's heaviest link instead. Every link has a weight both ends compute
-// from the two ids alone (LinkWeight); every eager copy carries, in PacketMsg::route, the two ends
-// of the heaviest link of its path so far. The two copies of a packet that meet at a node share
+// (LinkWeight: the ends' distances to the tree root, then a hash of the two ids); every eager
+// copy carries, in PacketMsg::route and route_weight, the two ends and the weight of the heaviest
+// link of its path so far. The two copies of a packet that meet at a node share
 // their path up to where it forks (a first-arrival tree), so the rest of both paths is a simple
 // cycle, and the heavier of the two carried maxima is its heaviest link — unless both carry the
 // same link, which then lies on the shared part: no prune. The node prunes only if that heaviest
 // link is one of its own two links (the duplicate's or the first copy's); otherwise a later
 // broadcast that meets at the owner does. The heaviest link of a cycle is never in the minimum
 // spanning tree, so no prune ever cuts that tree, however many broadcasts run at once: the eager
-// links always connect the network, and they converge to that tree. A graft answer carries an
-// "unknown path" marker (route {answerer, answerer}, the heaviest weight), so it never justifies
-// a prune. A duplicate on a link we already made lazy means the peer still pushes (a Prune and a
-// Graft crossed): it is pruned again, at most once per graft_timeout.
+// links always connect the network, and they converge to that tree. With distances from one root
+// first in the weight, that tree is a shortest-path tree from the root (tree_root.hpp), so its
+// paths are short; while the distances settle the ends of a link may weigh it differently, a
+// prune may then cut the tree, and grafts repair it as after any loss. A node's new parent link
+// is grafted (EnsureEager), so the tree follows the distances when they change. A graft answer
+// carries an "unknown path" marker (route {answerer, answerer}, the heaviest weight), so it never
+// justifies a prune. A duplicate on a link we already made lazy means the peer still pushes (a
+// Prune and a Graft crossed): it is pruned again, at most once per graft_timeout.
 //
 // Tree optimisation (off by default, optimization_threshold_hops 0): when an announcement shows
 // a path at least that many hops shorter than the eager copy took, the announcing link is
@@ -53,6 +58,7 @@ namespace myco {
 
 class Membership;
 class SeenCache;
+class TreeRoot;
 struct Send;
 struct Dial;
 struct Close;
@@ -74,7 +80,9 @@ class Broadcast {
     uint64_t missing_dropped = 0;  // gave up on an announced packet (no announcer left)
   };
 
-  explicit Broadcast(const PropagationConfig& config) : config_(config) {}
+  // `tree` (may be null: every node at distance 0) gives the distances link weights start with.
+  explicit Broadcast(const PropagationConfig& config, const TreeRoot* tree = nullptr)
+      : config_(config), tree_(tree) {}
 
   // Forwards a packet this node accepted (first copy, verified) or originated (`from` zero).
   // `packet` carries the ttl and hops as received (as created, for an own packet).
@@ -85,17 +93,26 @@ class Broadcast {
   void OnDuplicate(TimePoint now, const NodeId& from, const PacketMsg& packet, const NodeId& self,
                    const SeenCache& seen, Out& out);
 
-  // The heaviest link on the path a broadcast copy took up to `self` (arriving from `from`): the
-  // link carried in packet.route, or the last one if heavier. See "Pruning" above.
+  // The heaviest link on the path a broadcast copy took, given the weight of its last link
+  // (`own`): the link carried in packet.route (weighing packet.route_weight), or the last one if
+  // heavier. See "Pruning" above.
   struct PathMax {
     uint64_t weight = 0;
-    bool last = false;  // the heaviest link is from -> self
+    bool last = false;  // the heaviest link is the last one (from -> self)
   };
-  static PathMax PathMaxOf(const PacketMsg& packet, const NodeId& from, const NodeId& self);
-  // A link's weight: a function of its two ends only, the same at both, distinct per link
-  // (bar 2^-64 collisions). A link from a node to itself (the marker of a graft answer, whose
-  // path is not known) weighs the most.
-  static uint64_t LinkWeight(const NodeId& a, const NodeId& b);
+  static PathMax PathMaxOf(const PacketMsg& packet, uint64_t own);
+  // A link's weight: the sum of its ends' distances to the tree root first (tree_root.hpp: the
+  // minimum spanning tree is then a shortest-path tree from the root), then a hash of the two ids
+  // (distinct per link bar 2^-48 collisions). The same at both ends while they agree on their
+  // distances. A link from a node to itself (the marker of a graft answer, whose path is not
+  // known) weighs the most.
+  static uint64_t LinkWeight(const NodeId& a, const NodeId& b, uint32_t dist_sum = 0);
+  // The weight of the link from `self` to `peer` with the distances this node knows.
+  uint64_t WeightTo(const NodeId& self, const NodeId& peer) const;
+  // Makes the link to `peer` eager at both ends (a Graft without ids) if it is lazy: the tree
+  // root's protocol calls it for a node's new parent, whose link is in the new minimum spanning
+  // tree; the cycle it closes is pruned at its heaviest link by the next broadcasts.
+  void EnsureEager(const NodeId& peer, Out& out);
   void OnIHave(TimePoint now, const NodeId& from, const IHave& ihave, SeenCache& seen, Out& out);
   // `self` is this node's id (the answer is marked as having an unknown path).
   void OnGraft(TimePoint now, const NodeId& from, const Graft& graft, const NodeId& self,
@@ -134,6 +151,7 @@ class Broadcast {
   void Lower(TimePoint t) { deadline_ = std::min(deadline_, t); }
 
   const PropagationConfig& config_;
+  const TreeRoot* tree_;
   std::vector<PeerState> peers_;  // sorted by id
   std::unordered_map<PacketId, Missing, PacketIdHash> missing_;
   std::deque<PacketId> missing_order_;

@@ -41,6 +41,16 @@ std::vector<NodeId> PrunedPeers(const Broadcast::Out& out) {
   return peers;
 }
 
+// A broadcast copy whose route names the heaviest link so far, weighed as its sender would.
+PacketMsg Msg(std::shared_ptr<const PacketBody> body, uint32_t ttl, uint32_t hops,
+              std::vector<NodeId> route) {
+  PacketMsg packet{std::move(body), ttl, hops, std::move(route)};
+  if (packet.route.size() == 2) {
+    packet.route_weight = Broadcast::LinkWeight(packet.route[0], packet.route[1]);
+  }
+  return packet;
+}
+
 // Finds three distinct neighbours a, b, c of `self` with w(a,self) < w(b,self) < w(c,self).
 struct Fixture {
   NodeId self = Id(1);
@@ -60,9 +70,9 @@ struct Fixture {
   // Records the first copy of `body` as the pipeline does, arriving from `from` with `route`.
   PacketMsg First(const std::shared_ptr<const PacketBody>& body, const NodeId& from,
                   std::vector<NodeId> route) {
-    PacketMsg packet{body, 10, 3, std::move(route)};
+    PacketMsg packet = Msg(body, 10, 3, std::move(route));
     seen.Insert(TimePoint{}, body->id, body, true, from, packet.ttl, packet.hops);
-    const Broadcast::PathMax max = Broadcast::PathMaxOf(packet, from, self);
+    const Broadcast::PathMax max = Broadcast::PathMaxOf(packet, Broadcast::LinkWeight(from, self));
     SeenCache::Entry* entry = seen.FindMutable(body->id);
     entry->path_max = max.weight;
     entry->path_max_last = max.last;
@@ -82,23 +92,27 @@ TEST(BroadcastTest, PathMaxIsTheCarriedLinkOrTheLastOne) {
   const NodeId self = Id(1), from = Id(2), x = Id(3), y = Id(4);
   const auto body = Body(Id(9));
   // The origin's own push carries no route: its one link is the path.
-  const auto own = Broadcast::PathMaxOf(PacketMsg{body, 5, 1, {}}, from, self);
+  const auto own = Broadcast::PathMaxOf(Msg(body, 5, 1, {}), Broadcast::LinkWeight(from, self));
   EXPECT_EQ(own.weight, Broadcast::LinkWeight(from, self));
   EXPECT_TRUE(own.last);
   // The sender found its link to us the heaviest and carried it.
-  const auto same = Broadcast::PathMaxOf(PacketMsg{body, 5, 2, {from, self}}, from, self);
+  const auto same =
+      Broadcast::PathMaxOf(Msg(body, 5, 2, {from, self}), Broadcast::LinkWeight(from, self));
   EXPECT_TRUE(same.last);
   // A carried link: whichever of it and the last link is heavier.
   const uint64_t carried = Broadcast::LinkWeight(x, y);
   const uint64_t last = Broadcast::LinkWeight(from, self);
-  const auto mixed = Broadcast::PathMaxOf(PacketMsg{body, 5, 3, {x, y}}, from, self);
+  const auto mixed =
+      Broadcast::PathMaxOf(Msg(body, 5, 3, {x, y}), Broadcast::LinkWeight(from, self));
   EXPECT_EQ(mixed.weight, std::max(carried, last));
   EXPECT_EQ(mixed.last, last > carried);
   // A graft answer (a link from the answerer to itself) or a malformed route: unknown path.
-  const auto unknown = Broadcast::PathMaxOf(PacketMsg{body, 5, 3, {x, x}}, from, self);
+  const auto unknown =
+      Broadcast::PathMaxOf(Msg(body, 5, 3, {x, x}), Broadcast::LinkWeight(from, self));
   EXPECT_EQ(unknown.weight, UINT64_MAX);
   EXPECT_FALSE(unknown.last);
-  const auto malformed = Broadcast::PathMaxOf(PacketMsg{body, 5, 3, {x}}, from, self);
+  const auto malformed =
+      Broadcast::PathMaxOf(Msg(body, 5, 3, {x}), Broadcast::LinkWeight(from, self));
   EXPECT_EQ(malformed.weight, UINT64_MAX);
 }
 
@@ -109,8 +123,8 @@ TEST(BroadcastTest, DuplicatePrunesItsOwnLinkWhenThatIsTheHeaviestOfTheCycle) {
   f.First(body, light, {light, f.self});  // the first copy's heaviest link: its last one
   Broadcast::Out out;
   // The duplicate's heaviest link is its last one, heavier than anything on the first path.
-  f.broadcast.OnDuplicate(TimePoint{}, heavy, PacketMsg{body, 10, 3, {heavy, f.self}}, f.self,
-                          f.seen, out);
+  f.broadcast.OnDuplicate(TimePoint{}, heavy, Msg(body, 10, 3, {heavy, f.self}), f.self, f.seen,
+                          out);
   EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{heavy});
   EXPECT_FALSE(f.broadcast.IsEager(heavy));
   EXPECT_TRUE(f.broadcast.IsEager(light));
@@ -122,8 +136,8 @@ TEST(BroadcastTest, DuplicatePrunesTheFirstCopysLinkWhenThatIsTheHeaviest) {
   const auto body = Body(Id(9));
   f.First(body, heavy, {heavy, f.self});
   Broadcast::Out out;
-  f.broadcast.OnDuplicate(TimePoint{}, light, PacketMsg{body, 10, 3, {light, f.self}}, f.self,
-                          f.seen, out);
+  f.broadcast.OnDuplicate(TimePoint{}, light, Msg(body, 10, 3, {light, f.self}), f.self, f.seen,
+                          out);
   EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{heavy});
   EXPECT_FALSE(f.broadcast.IsEager(heavy));
   EXPECT_TRUE(f.broadcast.IsEager(light));
@@ -143,12 +157,12 @@ TEST(BroadcastTest, NoPruneWhenTheHeaviestLinkIsElsewhereOrOnTheSharedPrefix) {
   // Both copies carry the same heaviest link: it lies before the paths split, not on the cycle.
   f.First(body, a, {x, y});
   Broadcast::Out out;
-  f.broadcast.OnDuplicate(TimePoint{}, b, PacketMsg{body, 10, 3, {x, y}}, f.self, f.seen, out);
+  f.broadcast.OnDuplicate(TimePoint{}, b, Msg(body, 10, 3, {x, y}), f.self, f.seen, out);
   EXPECT_TRUE(PrunedPeers(out).empty());
   // Only the duplicate's path has it: it is the cycle's heaviest link, but not ours to cut.
   const auto body2 = Body(Id(10));
   f.First(body2, a, {a, f.self});
-  f.broadcast.OnDuplicate(TimePoint{}, b, PacketMsg{body2, 10, 3, {x, y}}, f.self, f.seen, out);
+  f.broadcast.OnDuplicate(TimePoint{}, b, Msg(body2, 10, 3, {x, y}), f.self, f.seen, out);
   EXPECT_TRUE(PrunedPeers(out).empty());
   EXPECT_TRUE(f.broadcast.IsEager(a));
   EXPECT_TRUE(f.broadcast.IsEager(b));
@@ -163,13 +177,39 @@ TEST(BroadcastTest, ADuplicateOnALazyLinkIsPrunedAgainAtMostOncePerGraftTimeout)
   f.First(body, a, {a, f.self});
   Broadcast::Out out;
   const TimePoint t0{Seconds(100).ns};
-  f.broadcast.OnDuplicate(t0, b, PacketMsg{body, 10, 3, {b, f.self}}, f.self, f.seen, out);
-  f.broadcast.OnDuplicate(t0 + Milliseconds(10), b, PacketMsg{body, 10, 3, {b, f.self}}, f.self,
-                          f.seen, out);
+  f.broadcast.OnDuplicate(t0, b, Msg(body, 10, 3, {b, f.self}), f.self, f.seen, out);
+  f.broadcast.OnDuplicate(t0 + Milliseconds(10), b, Msg(body, 10, 3, {b, f.self}), f.self, f.seen,
+                          out);
   EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{b});
-  f.broadcast.OnDuplicate(t0 + f.config.graft_timeout, b, PacketMsg{body, 10, 3, {b, f.self}},
-                          f.self, f.seen, out);
+  f.broadcast.OnDuplicate(t0 + f.config.graft_timeout, b, Msg(body, 10, 3, {b, f.self}), f.self,
+                          f.seen, out);
   EXPECT_EQ(PrunedPeers(out).size(), 2u);
+}
+
+TEST(BroadcastTest, DistancesToTheRootWeighMoreThanAnyHash) {
+  const NodeId a = Id(2), b = Id(3), c = Id(4);
+  // A link between nodes 1 and 2 hops from the root is lighter than any between 2 and 2.
+  EXPECT_LT(Broadcast::LinkWeight(a, b, 3), Broadcast::LinkWeight(a, c, 4));
+  EXPECT_LT(Broadcast::LinkWeight(a, c, 3), Broadcast::LinkWeight(a, b, 4));
+  EXPECT_EQ(Broadcast::LinkWeight(a, b, 3), Broadcast::LinkWeight(b, a, 3));
+  EXPECT_LT(Broadcast::LinkWeight(a, b, 100000), UINT64_MAX);  // saturates below the marker
+}
+
+TEST(BroadcastTest, EnsureEagerGraftsALazyLinkOnce) {
+  Fixture f;
+  const NodeId a = f.by_weight[0];
+  Broadcast::Out out;
+  f.broadcast.EnsureEager(a, out);  // already eager: nothing to say
+  EXPECT_TRUE(out.empty());
+  f.broadcast.OnPrune(a);
+  ASSERT_FALSE(f.broadcast.IsEager(a));
+  f.broadcast.EnsureEager(a, out);
+  ASSERT_EQ(out.size(), 1u);
+  const Send& send = std::get<Send>(out[0]);
+  EXPECT_EQ(send.peer, a);
+  ASSERT_TRUE(std::holds_alternative<Graft>(send.message));
+  EXPECT_TRUE(std::get<Graft>(send.message).ids.empty());
+  EXPECT_TRUE(f.broadcast.IsEager(a));
 }
 
 }  // namespace

@@ -21,6 +21,14 @@ Status PropagationConfig::Validate() const {
   if (ihave_entries_per_message_max < 1 || ihave_entries_per_message_max > 4096) {
     return Invalid("ihave_entries_per_message_max", "must be 1..4096");
   }
+  if (tree_refresh_period <= Duration{}) return Invalid("tree_refresh_period", "must be positive");
+  if (tree_root_timeout < tree_refresh_period * 2) {
+    return Invalid("tree_root_timeout", "must be at least twice tree_refresh_period");
+  }
+  if (tree_update_min_interval < Duration{}) {
+    return Invalid("tree_update_min_interval", "must not be negative");
+  }
+  if (tree_dist_max < 1 || tree_dist_max > 254) return Invalid("tree_dist_max", "must be 1..254");
   if (gossip_fanout < 1) return Invalid("gossip_fanout", "must be at least 1");
   if (candidate_paths_max < 1 || candidate_paths_max > 16) {
     return Invalid("candidate_paths_max", "must be 1..16");

@@ -38,6 +38,14 @@ struct PropagationConfig {
   uint32_t ihave_entries_per_message_max = 256;
   // Missing ids tracked at once (announced but not received).
   uint32_t missing_entries_max = 10'000;
+  // The tree's root beacons (tree_root.hpp): the root refreshes its beacon this often; a node
+  // gives up on a root whose refresh number has not grown for tree_root_timeout (then a new root
+  // is elected within a few update rounds); beacon changes go out at most once per
+  // tree_update_min_interval; a node farther than tree_dist_max hops from every root is its own.
+  Duration tree_refresh_period = Seconds(5);
+  Duration tree_root_timeout = Seconds(20);
+  Duration tree_update_min_interval = Milliseconds(100);
+  uint32_t tree_dist_max = 64;
   // gossip baseline: neighbours each packet is pushed to.
   uint32_t gossip_fanout = 4;
 

@@ -12,6 +12,7 @@
 #include "core/propagation/knowledge.hpp"
 #include "core/propagation/seen_cache.hpp"
 #include "core/propagation/targeted.hpp"
+#include "core/propagation/tree_root.hpp"
 #include "core/topology/membership.hpp"
 
 namespace myco {
@@ -43,7 +44,8 @@ Propagation::Propagation(const Membership& membership, const Identity* identity,
       next_seq_(rng_.Next()),
       seen_(std::make_unique<SeenCache>(config_.seen_entries_max, config_.seen_expiry,
                                         config_.cache_entries_max, config_.cache_expiry)),
-      broadcast_(std::make_unique<Broadcast>(config_)),
+      tree_(std::make_unique<TreeRoot>(config_, membership.id())),
+      broadcast_(std::make_unique<Broadcast>(config_, tree_.get())),
       targeted_(std::make_unique<TargetedRouter>(membership, config_)),
       gradient_(std::make_unique<GradientTable>(config_)),
       knowledge_(std::make_unique<KnowledgeBase>(config_.knowledge_entries_max)) {
@@ -289,7 +291,8 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
   if (packet.body->mode == PropagationMode::kBroadcast) {
     // Plumtree prunes by comparing the paths of a packet's copies: keep the first one's.
     if (SeenCache::Entry* entry = seen_->FindMutable(id)) {
-      const Broadcast::PathMax max = Broadcast::PathMaxOf(packet, from, membership_.id());
+      const Broadcast::PathMax max =
+          Broadcast::PathMaxOf(packet, broadcast_->WeightTo(membership_.id(), from));
       entry->path_max = max.weight;
       entry->path_max_last = max.last;
     }
@@ -451,19 +454,41 @@ void Propagation::OnGradientUpdate(TimePoint now, const NodeId& from, GradientUp
   gradient_->OnUpdate(now, from, update);
 }
 
-void Propagation::OnNeighbourUp(TimePoint now, const NodeId& peer, Out&) {
-  broadcast_->OnNeighbourUp(peer);
-  gradient_->OnNeighbourUp(now, peer);
+void Propagation::OnTreeBeacon(TimePoint now, const NodeId& from, const TreeBeacon& beacon,
+                               Out& out) {
+  tree_->OnBeacon(now, from, beacon);
+  FollowParent(out);
 }
 
-void Propagation::OnNeighbourDown(TimePoint now, const NodeId& peer, Out&) {
+void Propagation::FollowParent(Out& out) {
+  // A new parent link is in the new minimum spanning tree: make it a tree link now rather than
+  // waiting for a broadcast to miss it.
+  if (tree_->TakeParentChanged() && !tree_->parent().IsZero()) {
+    broadcast_->EnsureEager(tree_->parent(), out);
+  }
+}
+
+void Propagation::OnNeighbourUp(TimePoint now, const NodeId& peer, Out& out) {
+  broadcast_->OnNeighbourUp(peer);
+  gradient_->OnNeighbourUp(now, peer);
+  tree_->OnNeighbourUp(now, peer);
+  FollowParent(out);
+}
+
+void Propagation::OnNeighbourDown(TimePoint now, const NodeId& peer, Out& out) {
   invalid_by_peer_.erase(peer);
   broadcast_->OnNeighbourDown(peer);
   gradient_->OnNeighbourDown(now, peer);
+  tree_->OnNeighbourDown(now, peer);
+  FollowParent(out);
 }
 
 void Propagation::OnTick(TimePoint now, Out& out) {
   seen_->Expire(now);
+  if (now >= tree_->NextDeadline()) {
+    tree_->OnTick(now, out);
+    FollowParent(out);
+  }
   if (now >= broadcast_->NextDeadline()) broadcast_->OnTick(now, membership_, out);
   if (now >= targeted_->NextDeadline()) targeted_->OnTick(now, out);
   if (now >= gradient_->NextDeadline()) gradient_->OnTick(now, membership_, out);
@@ -473,8 +498,8 @@ void Propagation::OnTick(TimePoint now, Out& out) {
 }
 
 TimePoint Propagation::NextDeadline() const {
-  return std::min(
-      {broadcast_->NextDeadline(), targeted_->NextDeadline(), gradient_->NextDeadline()});
+  return std::min({broadcast_->NextDeadline(), targeted_->NextDeadline(), gradient_->NextDeadline(),
+                   tree_->NextDeadline()});
 }
 
 }  // namespace myco

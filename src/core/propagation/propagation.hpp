@@ -34,6 +34,7 @@ struct Dial;
 struct Close;
 struct Deliver;
 class Broadcast;
+class TreeRoot;
 class TargetedRouter;
 class GradientTable;
 class KnowledgeBase;
@@ -108,6 +109,7 @@ class Propagation {
   void OnGraft(TimePoint now, const NodeId& from, Graft&& graft, Out& out);
   void OnPrune(TimePoint now, const NodeId& from);
   void OnGradientUpdate(TimePoint now, const NodeId& from, GradientUpdate&& update, Out& out);
+  void OnTreeBeacon(TimePoint now, const NodeId& from, const TreeBeacon& beacon, Out& out);
   void OnNeighbourUp(TimePoint now, const NodeId& peer, Out& out);
   void OnNeighbourDown(TimePoint now, const NodeId& peer, Out& out);
   void OnTick(TimePoint now, Out& out);
@@ -123,6 +125,7 @@ class Propagation {
   const Broadcast& broadcast() const { return *broadcast_; }
   const TargetedRouter& targeted() const { return *targeted_; }
   const GradientTable& gradient() const { return *gradient_; }
+  const TreeRoot& tree() const { return *tree_; }
   const KnowledgeBase& knowledge() const { return *knowledge_; }
   const PropagationConfig& config() const { return config_; }
 
@@ -142,6 +145,8 @@ class Propagation {
                  Out& out);
   // Verifies a packet's body unless its verdict is already in the seen cache.
   bool CheckOnce(TimePoint now, const NodeId& from, const PacketMsg& packet);
+  // Grafts the tree root's new parent link, if the parent changed.
+  void FollowParent(Out& out);
 
   const Membership& membership_;
   const Identity* identity_;
@@ -156,6 +161,7 @@ class Propagation {
   void Blame(const NodeId& peer) { ++invalid_by_peer_[peer]; }
 
   std::unique_ptr<SeenCache> seen_;
+  std::unique_ptr<TreeRoot> tree_;  // before broadcast_, which weighs links with it
   std::unique_ptr<Broadcast> broadcast_;
   std::unique_ptr<TargetedRouter> targeted_;
   std::unique_ptr<GradientTable> gradient_;
