@@ -188,7 +188,7 @@ struct BodyBytes {
   uint32_t operator()(const Prune&) const { return 0; }
   uint32_t operator()(const TreeBeacon& m) const {
     return BytesField(kNodeIdBytes) + VarintField(m.root_rank) + VarintField(m.seq) +
-           VarintField(m.dist);
+           VarintField(m.dist) + VarintField(m.parent ? 1 : 0) + VarintField(m.degree_rank);
   }
   uint32_t operator()(const GradientUpdate& m) const {
     uint32_t total = 0;

@@ -141,6 +141,8 @@ struct TreeBeacon {
   uint32_t root_rank = 0;
   uint64_t seq = 0;
   uint32_t dist = 0;
+  bool parent = false;       // the receiver is the sender's parent (its link is a tree link)
+  uint32_t degree_rank = 0;  // the sender's own bit_width(active links), for its neighbours' rank
   bool operator==(const TreeBeacon&) const = default;
 };
 

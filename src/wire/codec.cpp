@@ -426,6 +426,8 @@ struct ToWire {
     out->set_root_rank(m.root_rank);
     out->set_seq(m.seq);
     out->set_dist(m.dist);
+    out->set_parent(m.parent);
+    out->set_degree_rank(m.degree_rank);
   }
   void operator()(const GradientUpdate& m) const {
     auto* out = envelope->mutable_gradient_update();
@@ -715,6 +717,8 @@ Status BodyFromWire(const wire::Envelope& envelope, Message& message) {
       out.root_rank = envelope.tree_beacon().root_rank();
       out.seq = envelope.tree_beacon().seq();
       out.dist = envelope.tree_beacon().dist();
+      out.parent = envelope.tree_beacon().parent();
+      out.degree_rank = envelope.tree_beacon().degree_rank();
       return IdFromWire(envelope.tree_beacon().root(), out.root, {"tree_beacon.root"});
     }
     case wire::Envelope::kGradientUpdate:

@@ -138,7 +138,7 @@ std::vector<Message> RealisticMessages(Rng& rng) {
   }
   messages.push_back(std::move(update));
   messages.push_back(GradientUpdate{});
-  messages.push_back(TreeBeacon{RandomId(rng), 7, rng.Next(), 12});
+  messages.push_back(TreeBeacon{RandomId(rng), 7, rng.Next(), 12, true, 5});
   messages.push_back(TreeBeacon{RandomId(rng), 0, 1, 0});
   return messages;
 }

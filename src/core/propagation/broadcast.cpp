@@ -64,6 +64,18 @@ void Broadcast::EnsureEager(const NodeId& peer, Out& out) {
   out.push_back(Send{peer, Graft{}});  // no ids: only "be a tree link"
 }
 
+void Broadcast::Trim(TimePoint now, Out& out) {
+  if (tree_ == nullptr) return;
+  for (PeerState& p : peers_) {
+    if (!p.eager || now - p.grafted_at < config_.graft_timeout * 2) continue;
+    if (!tree_->Settled(p.id) || tree_->IsTreeLink(p.id)) continue;
+    ++counters_.trims;
+    SendPrune(now, p, out);
+  }
+  const NodeId& parent = tree_->parent();
+  if (!parent.IsZero() && tree_->Settled(parent)) EnsureEager(parent, out);
+}
+
 void Broadcast::OnPrune(const NodeId& from) {
   if (PeerState* p = Peer(from)) p->eager = false;
 }
@@ -267,11 +279,12 @@ void Broadcast::OnIHave(TimePoint now, const NodeId& from, const IHave& ihave, S
   }
 }
 
-void Broadcast::OnGraft(TimePoint, const NodeId& from, const Graft& graft, const NodeId& self,
+void Broadcast::OnGraft(TimePoint now, const NodeId& from, const Graft& graft, const NodeId& self,
                         const SeenCache& seen, Out& out) {
   PeerState* p = Peer(from);
   if (p == nullptr) return;
   p->eager = true;
+  p->grafted_at = now;
   for (const PacketId& id : graft.ids) {
     const SeenCache::Entry* entry = seen.Find(id);
     if (entry == nullptr || !entry->valid || !entry->body || entry->ttl == 0) continue;
@@ -332,6 +345,7 @@ void Broadcast::OnTick(TimePoint now, const Membership&, Out& out) {
       const NodeId target = *pick;
       m.announcers.erase(pick);
       Peer(target)->eager = true;
+      Peer(target)->grafted_at = now;
       grafts[target].ids.push_back(id);
       m.graft_at = now + config_.graft_timeout;
     }

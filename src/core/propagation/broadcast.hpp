@@ -78,6 +78,7 @@ class Broadcast {
     uint64_t optimizations = 0;
     uint64_t prunes_kept = 0;      // duplicates whose cycle's heaviest link is not ours to prune
     uint64_t missing_dropped = 0;  // gave up on an announced packet (no announcer left)
+    uint64_t trims = 0;            // eager links pruned because they are not tree links
   };
 
   // `tree` (may be null: every node at distance 0) gives the distances link weights start with.
@@ -113,6 +114,12 @@ class Broadcast {
   // root's protocol calls it for a node's new parent, whose link is in the new minimum spanning
   // tree; the cycle it closes is pruned at its heaviest link by the next broadcasts.
   void EnsureEager(const NodeId& peer, Out& out);
+  // Brings the eager links in line with the tree root's tree: prunes eager links that are not
+  // tree links (once both ends agree on their distances, and not within 2 × graft_timeout of a
+  // graft: a graft repairs a break the tree has not healed yet), and grafts the parent link if
+  // it is lazy. Duplicates alone leave a cycle uncut when its copies never meet at the owner of
+  // its heaviest link; each such extra link is a shortcut that sends copies on longer paths.
+  void Trim(TimePoint now, Out& out);
   void OnIHave(TimePoint now, const NodeId& from, const IHave& ihave, SeenCache& seen, Out& out);
   // `self` is this node's id (the answer is marked as having an unknown path).
   void OnGraft(TimePoint now, const NodeId& from, const Graft& graft, const NodeId& self,
@@ -135,6 +142,8 @@ class Broadcast {
     // When we last sent this peer a Prune (long ago at first; half the range, so that now minus
     // it cannot overflow).
     TimePoint pruned_at{std::numeric_limits<int64_t>::min() / 2};
+    // When a graft made it eager (ours or the peer's); Trim leaves it alone for a while.
+    TimePoint grafted_at{std::numeric_limits<int64_t>::min() / 2};
     std::vector<IHaveEntry> pending_ihave;
     TimePoint flush_at = TimePoint::Max();
   };

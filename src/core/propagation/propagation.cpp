@@ -490,6 +490,12 @@ void Propagation::OnTick(TimePoint now, Out& out) {
     FollowParent(out);
   }
   if (now >= broadcast_->NextDeadline()) broadcast_->OnTick(now, membership_, out);
+  if (now >= trim_at_) {
+    // On the node's ticks (at least one per heartbeat period), not a deadline of its own: a
+    // stray eager link costs a few duplicates, not correctness.
+    broadcast_->Trim(now, out);
+    trim_at_ = now + kTrimPeriod;
+  }
   if (now >= targeted_->NextDeadline()) targeted_->OnTick(now, out);
   if (now >= gradient_->NextDeadline()) gradient_->OnTick(now, membership_, out);
   // Discoveries nobody answered within the replay window are forgotten.

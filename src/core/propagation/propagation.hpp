@@ -160,6 +160,9 @@ class Propagation {
   std::unordered_map<NodeId, uint64_t, NodeIdHash> invalid_by_peer_;
   void Blame(const NodeId& peer) { ++invalid_by_peer_[peer]; }
 
+  // How often eager links are trimmed to the tree (Broadcast::Trim).
+  static constexpr Duration kTrimPeriod = Seconds(1);
+  TimePoint trim_at_;
   std::unique_ptr<SeenCache> seen_;
   std::unique_ptr<TreeRoot> tree_;  // before broadcast_, which weighs links with it
   std::unique_ptr<Broadcast> broadcast_;

@@ -12,13 +12,16 @@
 // own eccentricity.
 //
 // How (a distance-vector protocol in the spirit of the spanning tree protocol):
-// - Rank. Every node is a candidate; its rank is bit_width(active links): hubs rank highest and
-//   a degree must double before the ranking changes (no churn on every new link). The root is the
-//   candidate with the highest (rank, id) any neighbour advertises, or the node itself.
+// - Rank. Every node is a candidate; its rank is bit_width(active links) (hubs rank highest, and
+//   a degree must double before it changes: no churn on every new link), then the number of its
+//   neighbours whose own bit_width is at least one less (a hub linked to many hubs is central).
+//   The root is the candidate with the highest (rank, id) any neighbour advertises, or the node
+//   itself.
 // - Beacons. A node sends TreeBeacon{root, root's rank, root's refresh number, own distance} to
 //   every neighbour when any of it changes (coalesced: one round per tree_update_min_interval)
 //   and to each new neighbour. Its distance is 1 + the least distance a neighbour advertises for
-//   the same root; its parent is that neighbour (ties: the lighter link).
+//   the same root; its parent is that neighbour (ties: the lighter link). The beacon to the parent
+//   says so, so both ends of a tree link know it is one.
 // - Liveness. The root raises its refresh number every tree_refresh_period; the number spreads
 //   with the beacons. A node whose root's number has not grown for tree_root_timeout takes the
 //   root for dead and ignores it for another tree_root_timeout, so the reflections of a dead
@@ -79,6 +82,10 @@ class TreeRoot {
   const NodeId& parent() const { return parent_; }
   // `peer`'s distance to this node's root, kFar if it follows another root or has not said.
   uint32_t PeerDist(const NodeId& peer) const;
+  // Both ends follow the same root and know each other's distance (PeerDist is not kFar).
+  bool Settled(const NodeId& peer) const { return PeerDist(peer) != kFar; }
+  // The link to `peer` is in the tree: `peer` is our parent, or said we are its parent.
+  bool IsTreeLink(const NodeId& peer) const;
   // Set when the parent changed since the last call (then cleared).
   bool TakeParentChanged();
   // The per-link tie-breaker, the same at both ends: a hash of the two ids (48 bits).

@@ -8,6 +8,7 @@
 #include <deque>
 #include <numeric>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "core/node.hpp"
@@ -99,15 +100,19 @@ class Net {
     return dist;
   }
 
-  // The live node with the highest (rank, id): rank = bit_width(degree).
+  // The live node with the highest (rank, id): rank = (bit_width(degree), neighbours whose
+  // bit_width(degree) is at least one less).
   size_t ExpectedRoot() const {
+    auto rank = [&](size_t i) {
+      const size_t own = std::bit_width(adj_[i].size());
+      size_t hubs = 0;
+      for (size_t u : adj_[i]) hubs += std::bit_width(adj_[u].size()) + 1 >= own ? 1 : 0;
+      return std::make_tuple(own, hubs, ids_[i]);
+    };
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       if (!alive_[i]) continue;
-      const auto key = std::make_pair(std::bit_width(adj_[i].size()), ids_[i]);
-      if (best == SIZE_MAX || key > std::make_pair(std::bit_width(adj_[best].size()), ids_[best])) {
-        best = i;
-      }
+      if (best == SIZE_MAX || rank(i) > rank(best)) best = i;
     }
     return best;
   }
@@ -262,21 +267,21 @@ TEST(TreeRootTest, ASilentRootIsGivenUpAfterTheRootTimeout) {
   tree.OnTick(TimePoint{}, out);
   // The peer follows a root of rank 5 (a hub we do not see), and keeps saying so, never with a
   // newer refresh number: the root is gone, the peer only echoes it.
-  tree.OnBeacon(TimePoint{}, peer, TreeBeacon{root, 5, 7, 1});
+  tree.OnBeacon(TimePoint{}, peer, TreeBeacon{root, 5u << 16, 7, 1});
   ASSERT_EQ(tree.beacon().root, root);
   EXPECT_EQ(tree.beacon().dist, 2u);
   EXPECT_EQ(tree.parent(), peer);
   const TimePoint late{(config.tree_root_timeout + Seconds(1)).ns};
-  tree.OnBeacon(late, peer, TreeBeacon{root, 5, 7, 1});
+  tree.OnBeacon(late, peer, TreeBeacon{root, 5u << 16, 7, 1});
   tree.OnTick(late, out);
   EXPECT_EQ(tree.counters().roots_expired, 1u);
   EXPECT_TRUE(tree.IsRoot());
   // Still ignored while it is remembered as dead, accepted again with a newer number later.
-  tree.OnBeacon(late, peer, TreeBeacon{root, 5, 7, 1});
+  tree.OnBeacon(late, peer, TreeBeacon{root, 5u << 16, 7, 1});
   EXPECT_TRUE(tree.IsRoot());
   const TimePoint later = late + config.tree_root_timeout + Seconds(1);
   tree.OnTick(later, out);
-  tree.OnBeacon(later, peer, TreeBeacon{root, 5, 8, 1});
+  tree.OnBeacon(later, peer, TreeBeacon{root, 5u << 16, 8, 1});
   EXPECT_EQ(tree.beacon().root, root);
 }
 
@@ -294,7 +299,7 @@ TEST(TreeRootTest, ARestartedRootContinuesAboveItsOldRefreshNumbers) {
   EXPECT_GT(tree.beacon().seq, 50u);
   out.clear();
   tree.OnTick(TimePoint{Seconds(10).ns}, out);  // the refresh
-  tree.OnTick(tree.NextDeadline(), out);         // its round of beacons
+  tree.OnTick(tree.NextDeadline(), out);        // its round of beacons
   EXPECT_GT(tree.beacon().seq, 51u);
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(std::get<TreeBeacon>(std::get<Send>(out.back()).message).seq, tree.beacon().seq);
