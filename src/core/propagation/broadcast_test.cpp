@@ -10,6 +10,7 @@
 
 #include "core/node.hpp"
 #include "core/propagation/seen_cache.hpp"
+#include "core/propagation/tree_root.hpp"
 
 namespace myco {
 namespace {
@@ -210,6 +211,56 @@ TEST(BroadcastTest, EnsureEagerGraftsALazyLinkOnce) {
   ASSERT_TRUE(std::holds_alternative<Graft>(send.message));
   EXPECT_TRUE(std::get<Graft>(send.message).ids.empty());
   EXPECT_TRUE(f.broadcast.IsEager(a));
+}
+
+// Trim keeps the eager links on the tree root's tree: a = our parent, b = our child (its beacon
+// says we are its parent), c = a settled non-tree link, d = a neighbour we know no distance of.
+TEST(BroadcastTest, TrimPrunesSettledNonTreeLinksAndGraftsTheParent) {
+  PropagationConfig config;
+  const NodeId self = Id(1), a = Id(2), b = Id(3), c = Id(4), d = Id(5), root = Id(50);
+  TreeRoot tree(config, self);
+  Broadcast broadcast(config, &tree);
+  Broadcast::Out out;
+  const TimePoint t0{Seconds(100).ns};
+  for (const NodeId& n : {a, b, c, d}) {
+    tree.OnNeighbourUp(t0, n);
+    broadcast.OnNeighbourUp(n);
+  }
+  tree.OnTick(t0, out);
+  const uint32_t rank = 7u << 16;
+  tree.OnBeacon(t0, a, TreeBeacon{root, rank, 1, 1, false, 3});
+  tree.OnBeacon(t0, b, TreeBeacon{root, rank, 1, 3, true, 1});
+  tree.OnBeacon(t0, c, TreeBeacon{root, rank, 1, 2, false, 1});
+  ASSERT_EQ(tree.parent(), a);
+  ASSERT_EQ(tree.beacon().dist, 2u);
+  out.clear();
+  broadcast.Trim(t0, out);
+  EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{c});
+  EXPECT_TRUE(broadcast.IsEager(a));
+  EXPECT_TRUE(broadcast.IsEager(b));
+  EXPECT_FALSE(broadcast.IsEager(c));
+  EXPECT_TRUE(broadcast.IsEager(d));  // not settled: left to the duplicates
+  EXPECT_EQ(broadcast.counters().trims, 1u);
+
+  // c grafts us (a repair): left eager for 2 x graft_timeout, then trimmed again.
+  const TimePoint t1 = t0 + Seconds(1);
+  SeenCache seen{16, Seconds(300), 16, Seconds(60)};
+  broadcast.OnGraft(t1, c, Graft{}, self, seen, out);
+  ASSERT_TRUE(broadcast.IsEager(c));
+  out.clear();
+  broadcast.Trim(t1 + config.graft_timeout, out);
+  EXPECT_TRUE(PrunedPeers(out).empty());
+  broadcast.Trim(t1 + config.graft_timeout * 2, out);
+  EXPECT_EQ(PrunedPeers(out), std::vector<NodeId>{c});
+
+  // The parent link pruned by a duplicate decision is grafted back.
+  broadcast.OnPrune(a);
+  out.clear();
+  broadcast.Trim(t1 + config.graft_timeout * 3, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<Send>(out[0]).peer, a);
+  EXPECT_TRUE(std::holds_alternative<Graft>(std::get<Send>(out[0]).message));
+  EXPECT_TRUE(broadcast.IsEager(a));
 }
 
 }  // namespace
