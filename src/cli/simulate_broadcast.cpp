@@ -226,6 +226,14 @@ Json ReportJson(const BroadcastReport& r) {
   j["link_queue_drops"] = tot.link_queue_drops;
   j["build_virtual_s"] = Round6(tot.build_virtual_s);
   j["virtual_time_s"] = Round6(tot.virtual_time_s);
+  const BroadcastTree& tree = r.tree;
+  j["tree"] = Json{{"roots", tree.roots},
+                   {"root_followers", tree.root_followers},
+                   {"root_eccentricity", tree.root_eccentricity},
+                   {"distance_exact", tree.distance_exact},
+                   {"eager_links", tree.eager_links},
+                   {"one_sided_links", tree.one_sided_links},
+                   {"parent_links_eager", tree.parent_links_eager}};
   return j;
 }
 
@@ -280,6 +288,18 @@ void PrintTable(const std::vector<BroadcastReport>& reports, const std::vector<d
         static_cast<unsigned long long>(t.link_queue_drops),
         static_cast<unsigned long long>(t.events), static_cast<unsigned long long>(t.verifications),
         t.virtual_time_s, t.build_virtual_s);
+    if (r.options.mode == BroadcastMode::kPlumtree) {
+      const BroadcastTree& tree = r.tree;
+      std::printf(
+          "%s tree at the end: %u root(s), %u of %u live nodes follow the main one "
+          "(eccentricity %u), %u at their hop distance to it; %llu eager links (a spanning tree "
+          "has %u), %llu one-sided; %llu parent links eager\n",
+          BroadcastModeName(r.options.mode), tree.roots, tree.root_followers, r.live_nodes,
+          tree.root_eccentricity, tree.distance_exact,
+          static_cast<unsigned long long>(tree.eager_links), r.live_nodes - 1,
+          static_cast<unsigned long long>(tree.one_sided_links),
+          static_cast<unsigned long long>(tree.parent_links_eager));
+    }
   }
 }
 

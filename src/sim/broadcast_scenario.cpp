@@ -4,12 +4,17 @@
 #include <cassert>
 #include <cmath>
 #include <cstdio>
+#include <deque>
+#include <map>
 #include <unordered_map>
 #include <utility>
 #include <variant>
 
+#include "core/node.hpp"
+#include "core/propagation/broadcast.hpp"
 #include "core/propagation/link_queue.hpp"
 #include "core/propagation/propagation.hpp"
+#include "core/propagation/tree_root.hpp"
 #include "core/topology/config.hpp"
 #include "metrics/graph.hpp"
 #include "sim/network_builder.hpp"
@@ -141,6 +146,7 @@ class BroadcastRun {
     report.traffic = traffic_;
     Summarise(report);
     Totals(report);
+    Tree(report);
     return report;
   }
 
@@ -388,6 +394,63 @@ class BroadcastRun {
       t.link_queue_drops += sim_.node(v).link_queues().counters().dropped_full;
     }
     t.virtual_time_s = sim_.now().seconds();
+  }
+
+  void Tree(BroadcastReport& report) {
+    have_graph_ = false;  // the final graph, whatever the refresh period says
+    RefreshGraph();
+    BroadcastTree& t = report.tree;
+    std::map<NodeId, uint32_t> followers;
+    for (const uint32_t v : live_) ++followers[sim_.node(v).propagation().tree().beacon().root];
+    t.roots = static_cast<uint32_t>(followers.size());
+    NodeId root;
+    for (const auto& [id, count] : followers) {
+      if (count > t.root_followers) {
+        root = id;
+        t.root_followers = count;
+      }
+    }
+    uint32_t root_v = UINT32_MAX;
+    for (const uint32_t v : live_) {
+      if (sim_.node(v).id() == root) root_v = v;
+    }
+    std::vector<uint32_t> dist(graph_.vertex_count(), UINT32_MAX);
+    if (root_v != UINT32_MAX) {
+      t.root_eccentricity = Eccentricity(graph_, root_v);
+      std::deque<uint32_t> queue{root_v};
+      dist[root_v] = 0;
+      while (!queue.empty()) {
+        const uint32_t x = queue.front();
+        queue.pop_front();
+        for (const uint32_t y : graph_.neighbours(x)) {
+          if (dist[y] == UINT32_MAX) {
+            dist[y] = dist[x] + 1;
+            queue.push_back(y);
+          }
+        }
+      }
+    }
+    for (const uint32_t v : live_) {
+      const Node& node = sim_.node(v);
+      if (node.propagation().tree().beacon().root == root &&
+          node.propagation().tree().beacon().dist == dist[v]) {
+        ++t.distance_exact;
+      }
+      const NodeId& parent = node.propagation().tree().parent();
+      for (const uint32_t u : graph_.neighbours(v)) {
+        const Node& other = sim_.node(u);
+        const bool here = node.propagation().broadcast().IsEager(other.id());
+        const bool there = other.propagation().broadcast().IsEager(node.id());
+        if (u > v) {
+          if (here && there) {
+            ++t.eager_links;
+          } else if (here || there) {
+            ++t.one_sided_links;
+          }
+        }
+        if (other.id() == parent && here && there) ++t.parent_links_eager;
+      }
+    }
   }
 
   Error BudgetError() const {

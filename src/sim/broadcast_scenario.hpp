@@ -163,6 +163,19 @@ struct BroadcastTotals {
   bool operator==(const BroadcastTotals&) const = default;
 };
 
+// The broadcast tree at the end of the run (Plumtree; src/core/propagation/tree_root.hpp), over
+// the live nodes and the final active graph.
+struct BroadcastTree {
+  uint32_t roots = 0;               // distinct roots the live nodes follow (1 once it has settled)
+  uint32_t root_followers = 0;      // live nodes following the most followed root
+  uint32_t root_eccentricity = 0;   // of that root (0 if it is not a live node)
+  uint32_t distance_exact = 0;      // live nodes whose tree distance is their hop distance to it
+  uint64_t eager_links = 0;         // links eager at both ends
+  uint64_t one_sided_links = 0;     // eager at one end only (a Prune or Graft in flight)
+  uint64_t parent_links_eager = 0;  // live nodes whose parent link is eager at both ends
+  bool operator==(const BroadcastTree&) const = default;
+};
+
 struct BroadcastReport {
   BroadcastOptions options;  // as given, warmup resolved
   uint32_t crashed = 0;
@@ -173,6 +186,7 @@ struct BroadcastReport {
   std::vector<FailureBucket> failure_buckets;  // only with failure_rate > 0
   BroadcastTraffic traffic;
   BroadcastTotals totals;
+  BroadcastTree tree;
 };
 
 enum class BroadcastPhase { kBuilding, kBroadcasting, kQuiet };

@@ -76,6 +76,30 @@ TEST(BroadcastScenarioTest, FloodSendsOneCopyPerLinkDirectionButBack) {
   for (const BroadcastRecord& r : flood.records) EXPECT_GE(r.last_hop, r.eccentricity);
 }
 
+// Without failures the eager links settle on the tree root's shortest-path tree before the
+// broadcasts start (the network settles for 10 s): one root, every node at its hop distance,
+// exactly n - 1 eager links, each node's parent link among them. Every broadcast then follows
+// the tree: no duplicate, and its last hop is at most the source's depth + the root's
+// eccentricity <= 2 x the root's eccentricity.
+TEST(BroadcastScenarioTest, PlumtreeFollowsTheShortestPathTreeOfOneRoot) {
+  BroadcastOptions options = SmallRun(BroadcastMode::kPlumtree);
+  options.nodes = 500;
+  const BroadcastReport r = MustRun(options);
+  EXPECT_EQ(r.tree.roots, 1u);
+  EXPECT_EQ(r.tree.root_followers, r.live_nodes);
+  EXPECT_EQ(r.tree.distance_exact, r.live_nodes);
+  EXPECT_EQ(r.tree.eager_links, r.live_nodes - 1);
+  EXPECT_EQ(r.tree.one_sided_links, 0u);
+  EXPECT_EQ(r.tree.parent_links_eager, r.live_nodes - 1);
+  EXPECT_EQ(r.summary.complete, options.messages);
+  EXPECT_EQ(r.summary.rmr, 0.0);
+  ASSERT_GT(r.tree.root_eccentricity, 0u);
+  for (const BroadcastRecord& rec : r.records) {
+    EXPECT_LE(rec.last_hop, 2 * r.tree.root_eccentricity);
+    EXPECT_GE(rec.last_hop, rec.eccentricity);
+  }
+}
+
 TEST(BroadcastScenarioTest, SameOptionsGiveTheSameReport) {
   BroadcastOptions options = SmallRun(BroadcastMode::kPlumtree);
   options.priority_mix = true;
@@ -85,6 +109,7 @@ TEST(BroadcastScenarioTest, SameOptionsGiveTheSameReport) {
   EXPECT_EQ(first.summary, second.summary);
   EXPECT_EQ(first.traffic, second.traffic);
   EXPECT_EQ(first.totals, second.totals);
+  EXPECT_EQ(first.tree, second.tree);
   EXPECT_GT(first.summary.latency_high.samples, 0u);
   EXPECT_GT(first.summary.latency_low.samples, 0u);
 }
