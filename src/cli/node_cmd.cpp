@@ -36,25 +36,34 @@ struct NodeFlags {
   std::string test_delay_ms;
   std::string test_drop;
   std::string test_fault_seed;
-  CLI::Option* name_option = nullptr;
-  CLI::Option* listen_option = nullptr;
-  CLI::Option* api_option = nullptr;
-  CLI::Option* bootstrap_option = nullptr;
-  CLI::Option* data_dir_option = nullptr;
-  CLI::Option* secret_option = nullptr;
+  // Which of the flags that override the file were given. Recorded while parsing, because the
+  // CLI11 tree (about 150 KB of heap) is freed before the node runs (main.cpp).
+  bool name_given = false;
+  bool listen_given = false;
+  bool api_given = false;
+  bool bootstrap_given = false;
+  bool data_dir_given = false;
+  bool secret_given = false;
 };
 
 // "listen: expected host:port ..." names the config key; on the command line the flag is what
 // the user typed, so the message says that instead when the flag was given.
 std::string NameTheFlag(const NodeFlags& f, const std::string& message) {
-  const std::pair<const char*, const CLI::Option*> keys[] = {
-      {"node_id: ", f.name_option},      {"listen: ", f.listen_option},
-      {"api: ", f.api_option},           {"bootstrap: ", f.bootstrap_option},
-      {"data_dir: ", f.data_dir_option}, {"network_secret: ", f.secret_option}};
-  for (const auto& [key, option] : keys) {
-    const std::string prefix = key;
-    if (message.rfind(prefix, 0) == 0 && option != nullptr && option->count() > 0) {
-      return option->get_name() + ": " + message.substr(prefix.size());
+  struct Key {
+    const char* prefix;
+    const char* flag;
+    bool given;
+  };
+  const Key keys[] = {{"node_id: ", "--name", f.name_given},
+                      {"listen: ", "--listen", f.listen_given},
+                      {"api: ", "--api", f.api_given},
+                      {"bootstrap: ", "--bootstrap", f.bootstrap_given},
+                      {"data_dir: ", "--data-dir", f.data_dir_given},
+                      {"network_secret: ", "--secret", f.secret_given}};
+  for (const Key& key : keys) {
+    const std::string prefix = key.prefix;
+    if (key.given && message.rfind(prefix, 0) == 0) {
+      return std::string(key.flag) + ": " + message.substr(prefix.size());
     }
   }
   return message;
@@ -67,12 +76,12 @@ int RunNode(const NodeFlags& f) {
     if (!loaded.ok()) return PrintError(kExitUsage, loaded.error().message);
     config = std::move(loaded).value();
   }
-  if (f.name_option->count() > 0) config.node_id = f.name;
-  if (f.listen_option->count() > 0) config.listen = f.listen;
-  if (f.api_option->count() > 0) config.api = f.api;
-  if (f.bootstrap_option->count() > 0) config.bootstrap = f.bootstrap;
-  if (f.data_dir_option->count() > 0) config.data_dir = f.data_dir;
-  if (f.secret_option->count() > 0) config.network_secret = f.secret;
+  if (f.name_given) config.node_id = f.name;
+  if (f.listen_given) config.listen = f.listen;
+  if (f.api_given) config.api = f.api;
+  if (f.bootstrap_given) config.bootstrap = f.bootstrap;
+  if (f.data_dir_given) config.data_dir = f.data_dir;
+  if (f.secret_given) config.network_secret = f.secret;
   if (Status s = ValidateNodeConfig(config); !s.ok()) {
     return PrintError(kExitUsage, NameTheFlag(f, s.error().message));
   }
@@ -80,6 +89,7 @@ int RunNode(const NodeFlags& f) {
   DaemonOptions options;
   options.config = config;
   options.handle_signals = true;
+  options.trim_heap = true;
   if (!f.test_delay_ms.empty()) {
     Result<int64_t> ms = ParseIntegerFlag("--test-delay-ms", f.test_delay_ms, 0, 60'000);
     if (!ms.ok()) return PrintError(kExitUsage, ms.error().message);
@@ -121,22 +131,31 @@ void AddNodeCommand(CLI::App& app, CommandAction& action) {
       "node", "Run a node in the foreground until SIGINT/SIGTERM (docs/CONFIG.md)");
   auto f = std::make_shared<NodeFlags>();
   node->add_option("--config", f->config, "TOML config file; the flags below override it");
-  f->name_option = node->add_option("--name", f->name, "Human node name (config node_id)");
-  f->listen_option =
+  CLI::Option* name = node->add_option("--name", f->name, "Human node name (config node_id)");
+  CLI::Option* listen =
       node->add_option("--listen", f->listen, "Peer-to-peer listen address host:port");
-  f->api_option = node->add_option("--api", f->api, "HTTP API address host:port");
-  f->bootstrap_option = node->add_option("--bootstrap", f->bootstrap,
-                                         "Address of a node to join through (repeatable)");
-  f->data_dir_option =
+  CLI::Option* api = node->add_option("--api", f->api, "HTTP API address host:port");
+  CLI::Option* bootstrap = node->add_option("--bootstrap", f->bootstrap,
+                                            "Address of a node to join through (repeatable)");
+  CLI::Option* data_dir =
       node->add_option("--data-dir", f->data_dir, "Where identity.key and api.token live");
-  f->secret_option = node->add_option("--secret", f->secret, "Network secret (16-1024 characters)");
+  CLI::Option* secret =
+      node->add_option("--secret", f->secret, "Network secret (16-1024 characters)");
   // Test-only fault layer: no group, so --help does not list them.
   node->add_option("--test-delay-ms", f->test_delay_ms, "TEST ONLY: added one-way delay")
       ->group("");
   node->add_option("--test-drop", f->test_drop, "TEST ONLY: outgoing frame loss probability")
       ->group("");
   node->add_option("--test-fault-seed", f->test_fault_seed, "TEST ONLY: fault Rng seed")->group("");
-  node->callback([f, &action] { action = [f] { return RunNode(*f); }; });
+  node->callback([=, &action] {
+    f->name_given = name->count() > 0;
+    f->listen_given = listen->count() > 0;
+    f->api_given = api->count() > 0;
+    f->bootstrap_given = bootstrap->count() > 0;
+    f->data_dir_given = data_dir->count() > 0;
+    f->secret_given = secret->count() > 0;
+    action = [f] { return RunNode(*f); };
+  });
 }
 
 }  // namespace myco::cli

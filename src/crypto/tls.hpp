@@ -1,4 +1,5 @@
-// The TLS side of a node's identity (OpenSSL 3, used through boost::asio::ssl).
+// The TLS side of a node's identity (OpenSSL 3; the context is an asio::ssl::context, the links
+// run on io/tls_stream.hpp).
 //
 // Every link is TLS 1.3 with mutual authentication and no certificate authority: a node's
 // certificate is self-signed with its Ed25519 identity key (the libsodium seed is the same

@@ -1,6 +1,7 @@
 #include "io/daemon.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,10 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr size_t kKeyFileBytesMax = 4096;
+// glibc returns free memory at the top of the heap on its own, but not the free pages in the
+// middle that a burst of connections leaves behind; malloc_trim does, in well under a
+// millisecond for a node's few-MB heap.
+constexpr std::chrono::seconds kTrimInterval(10);
 
 std::string ErrnoText() { return std::strerror(errno); }
 
@@ -183,9 +188,10 @@ Result<std::string> LoadOrCreateToken(const std::string& path) {
 }
 
 struct Daemon::Impl {
-  explicit Impl(asio::io_context& io) : tick_timer(io), stop_timer(io) {}
+  explicit Impl(asio::io_context& io) : tick_timer(io), stop_timer(io), trim_timer(io) {}
   asio::steady_timer tick_timer;
   asio::steady_timer stop_timer;
+  asio::steady_timer trim_timer;
   std::optional<asio::signal_set> signals;
 #if MYCO_DAEMON_HAS_API
   std::unique_ptr<ApiServer> api;
@@ -328,6 +334,7 @@ Status Daemon::Run() {
     impl_->signals.emplace(io_, SIGINT, SIGTERM);
     WaitSignal();
   }
+  if (options_.trim_heap) ArmTrim();
   asio::post(io_, [this] {
     if (stopping_) return;
     host_->Tick();  // lets the core arm its timers
@@ -340,6 +347,15 @@ Status Daemon::Run() {
   }
   FinishStop();
   return Status::Ok();
+}
+
+void Daemon::ArmTrim() {
+  impl_->trim_timer.expires_after(kTrimInterval);
+  impl_->trim_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    ::malloc_trim(0);
+    ArmTrim();
+  });
 }
 
 void Daemon::WaitSignal() {
@@ -364,6 +380,7 @@ void Daemon::BeginStop(const std::string& why) {
   stopping_ = true;
   Log(why + ": leaving the network (" + std::to_string(transport_->link_count()) + " links)");
   impl_->tick_timer.cancel();
+  impl_->trim_timer.cancel();
   // Goodbyes first (the core sends Disconnect kShutdown and closes every link), then the
   // transport flushes them; the stop timer bounds the wait for peers that do not read.
   host_->Leave();
@@ -383,6 +400,7 @@ void Daemon::FinishStop() {
   stopping_ = true;
   impl_->tick_timer.cancel();
   impl_->stop_timer.cancel();
+  impl_->trim_timer.cancel();
   if (impl_->signals) {
     boost::system::error_code ignored;
     impl_->signals->cancel(ignored);

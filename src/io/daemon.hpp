@@ -33,6 +33,11 @@ namespace myco {
 struct DaemonOptions {
   NodeConfig config;           // validated
   bool handle_signals = true;  // SIGINT/SIGTERM -> graceful stop (false when embedded)
+  // Every kTrimInterval, hand the heap's free pages back to the kernel (malloc_trim). For the
+  // `myco node` process, whose heap peaks while the network forms (dozens of handshakes at
+  // once, ~100 KB each) and then idles far below that peak; off when embedded, as it acts on
+  // the whole process.
+  bool trim_heap = false;
   // From accept/dial to the peer's first Hello; zero: config.topology.handshake_timeout.
   Duration handshake_timeout;
   // How long a stop may spend flushing goodbyes before the loop ends regardless.
@@ -77,6 +82,7 @@ class Daemon {
   void Log(const std::string& line);
   void ArmTick();
   void WaitSignal();
+  void ArmTrim();  // DaemonOptions::trim_heap
   void BeginStop(const std::string& why);
   void FinishStop();
 
