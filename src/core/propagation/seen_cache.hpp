@@ -11,20 +11,23 @@
 // entry costs a few lookups, and a 10,000-node run holds ten million entries — lookups were a
 // fifth of the run and the cache most of its memory as an std::unordered_map (a heap node per
 // entry) beside a deque of arrivals. Entries are only ever removed oldest first, so they live in
-// one arrival-ordered deque (records_), and the hash index is a flat open-addressing table of
+// one arrival-ordered ring buffer (records_, contiguous, so a lookup costs one cache miss for the
+// record and none for a deque's block map), and the hash index is a flat open-addressing table of
 // 8-byte slots (linear probing, load <= 1/2, backward-shift deletion, no tombstones) naming a
 // record by its arrival number. A slot keeps 32 bits of the id's hash, so a probe that meets
-// another id almost never touches that id's record. Pointers returned by Find stay valid until
-// their entry is evicted (a deque keeps its elements in place on push_back and pop_front).
+// another id almost never touches that id's record. The ring grows by half (never past
+// entries_max) and never shrinks, like the bucket array of the map it replaced.
 // The observable behaviour — what is kept, what is evicted when — is exactly the old one.
+// A pointer returned by Find or FindMutable is valid until the next Insert (which may move the
+// ring) or until its entry is evicted.
 #pragma once
 
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/propagation/packet.hpp"
@@ -68,11 +71,14 @@ class SeenCache {
     Expire(now);
     const uint32_t hash = HashOf(id);
     if (FindRecord(id, hash) != nullptr) return;
-    if ((records_.size() + 1) * 2 > slots_.size()) Grow();
-    Record& record = records_.emplace_back();
+    if ((count_ + 1) * 2 > slots_.size()) GrowSlots();
+    if (count_ == records_.size()) GrowRing();
+    Record& record = At(count_);
+    ++count_;
     record.id = id;
     record.seen_at = now;
     Entry& entry = record.entry;
+    entry = Entry{};  // a reused ring slot still holds an evicted entry's fields
     entry.valid = valid;
     entry.from = from;
     assert(ttl <= 255 && hops <= 255);
@@ -82,7 +88,7 @@ class SeenCache {
     if (entry.body) ++bodies_;
     PlaceSlot(Slot{hash, PosOf(next_arrival_)});
     ++next_arrival_;
-    while (records_.size() > entries_max_) PopOldest();
+    while (count_ > entries_max_) PopOldest();
     while (bodies_ > bodies_max_) DropOldestBody();
   }
 
@@ -113,13 +119,13 @@ class SeenCache {
   }
 
   void Expire(TimePoint now) {
-    while (!records_.empty() && now - records_.front().seen_at > expiry_) PopOldest();
-    while (body_cursor_ < records_.size() && now - records_[body_cursor_].seen_at > body_expiry_) {
+    while (count_ > 0 && now - At(0).seen_at > expiry_) PopOldest();
+    while (body_cursor_ < count_ && now - At(body_cursor_).seen_at > body_expiry_) {
       DropBodyAt(body_cursor_++);
     }
   }
 
-  size_t size() const { return records_.size(); }
+  size_t size() const { return count_; }
   size_t bodies() const { return bodies_; }
 
  private:
@@ -136,6 +142,7 @@ class SeenCache {
   static constexpr uint32_t kOccupied = uint32_t{1} << 31;
   static constexpr uint32_t kArrivalMask = kOccupied - 1;
   static constexpr size_t kSlotsMin = 16;
+  static constexpr size_t kRingMin = 8;
 
   // Ids are (random public key, per-origin sequence): eight bytes of the key xor the sequence,
   // multiplied by an odd constant, and the high half of the product, which depends on every bit.
@@ -149,15 +156,23 @@ class SeenCache {
     return kOccupied | (static_cast<uint32_t>(arrival) & kArrivalMask);
   }
 
+  // The record `offset` places after the oldest. REQUIRES: offset < records_.size().
+  const Record& At(size_t offset) const {
+    size_t i = head_ + offset;
+    if (i >= records_.size()) i -= records_.size();
+    return records_[i];
+  }
+  Record& At(size_t offset) { return const_cast<Record&>(std::as_const(*this).At(offset)); }
+
   // The record a slot names. REQUIRES: the slot is occupied.
   const Record& RecordAt(Slot slot) const {
     const uint32_t offset = (slot.pos - static_cast<uint32_t>(first_arrival_)) & kArrivalMask;
-    assert(offset < records_.size());
-    return records_[offset];
+    assert(offset < count_);
+    return At(offset);
   }
 
   const Record* FindRecord(const PacketId& id, uint32_t hash) const {
-    if (records_.empty()) return nullptr;
+    if (count_ == 0) return nullptr;
     const size_t mask = slots_.size() - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot slot = slots_[i];
@@ -177,7 +192,19 @@ class SeenCache {
     slots_[i] = slot;
   }
 
-  void Grow() {
+  // Moves the records, oldest first, into a ring half as large again (at most entries_max).
+  void GrowRing() {
+    // One more than the bound: an insert lands before the oldest is evicted.
+    const size_t capacity = std::min<size_t>(
+        size_t{entries_max_} + 1, std::max(kRingMin, records_.size() + records_.size() / 2));
+    assert(capacity > count_);
+    std::vector<Record> ring(capacity);
+    for (size_t i = 0; i < count_; ++i) ring[i] = std::move(At(i));
+    records_.swap(ring);
+    head_ = 0;
+  }
+
+  void GrowSlots() {
     std::vector<Slot> old(std::max(kSlotsMin, slots_.size() * 2));
     old.swap(slots_);
     for (const Slot& slot : old) {
@@ -203,8 +230,8 @@ class SeenCache {
   }
 
   void PopOldest() {
-    assert(!records_.empty());
-    const Record& oldest = records_.front();
+    assert(count_ > 0);
+    Record& oldest = At(0);
     const uint32_t pos = PosOf(first_arrival_);
     const size_t mask = slots_.size() - 1;
     size_t i = HashOf(oldest.id) & mask;
@@ -213,29 +240,35 @@ class SeenCache {
       i = (i + 1) & mask;
     }
     EraseSlot(i);
-    if (oldest.entry.body) --bodies_;
-    records_.pop_front();
+    if (oldest.entry.body) {
+      oldest.entry.body.reset();  // the slot stays allocated: let go of the body now
+      --bodies_;
+    }
+    if (++head_ == records_.size()) head_ = 0;
+    --count_;
     ++first_arrival_;
     if (body_cursor_ > 0) --body_cursor_;
   }
   void DropBodyAt(size_t index) {
-    Entry& entry = records_[index].entry;
+    Entry& entry = At(index).entry;
     if (entry.body) {
       entry.body.reset();
       --bodies_;
     }
   }
   void DropOldestBody() {
-    while (body_cursor_ < records_.size() && bodies_ > bodies_max_) DropBodyAt(body_cursor_++);
+    while (body_cursor_ < count_ && bodies_ > bodies_max_) DropBodyAt(body_cursor_++);
   }
 
   uint32_t entries_max_;
   Duration expiry_;
   uint32_t bodies_max_;
   Duration body_expiry_;
-  // Arrival order; records_[i] has arrival number first_arrival_ + i, and records_[i <
-  // body_cursor_] have no body any more.
-  std::deque<Record> records_;
+  // A ring in arrival order: At(i) (i < count_) has arrival number first_arrival_ + i, and At(i <
+  // body_cursor_) have no body any more. Slots outside the ring's live part hold no body.
+  std::vector<Record> records_;
+  size_t head_ = 0;
+  size_t count_ = 0;
   std::vector<Slot> slots_;  // size 0 or a power of two, at most half full
   uint64_t first_arrival_ = 0;
   uint64_t next_arrival_ = 0;

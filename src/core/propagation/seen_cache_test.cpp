@@ -190,22 +190,38 @@ TEST(SeenCache, MatchesModelWhenHashesCollide) {
   RunAgainstModel({1000, 1000, 1'000'000, 1'000'000, true}, 6);
 }
 
-TEST(SeenCache, KeepsEntriesInPlaceWhileOthersArrive) {
-  // Plumtree reads an entry found before later inserts (of other ids) only if they do not evict
-  // it; the entry must not move meanwhile.
+TEST(SeenCache, KeepsEntriesWhileTheRingGrows) {
   SeenCache cache(100'000, Seconds(300), 100'000, Seconds(60));
   const PacketId first{Origin(1, false), 1};
-  cache.Insert(TimePoint{}, first, nullptr, true, Origin(9, false), 5, 3);
+  auto body = std::make_shared<PacketBody>();
+  cache.Insert(TimePoint{}, first, body, true, Origin(9, false), 5, 3);
+  cache.FindMutable(first)->path_max = 77;
+  for (uint64_t s = 0; s < 50'000; ++s) {
+    cache.Insert(TimePoint{}, PacketId{Origin(2, false), s}, nullptr, s % 2 == 0);
+  }
   const SeenCache::Entry* entry = cache.Find(first);
   ASSERT_NE(entry, nullptr);
-  for (uint64_t s = 0; s < 50'000; ++s) {
-    cache.Insert(TimePoint{}, PacketId{Origin(2, false), s}, nullptr, true);
-  }
-  EXPECT_EQ(cache.Find(first), entry);
+  EXPECT_EQ(entry->body, body);
   EXPECT_EQ(entry->ttl, 5);
   EXPECT_EQ(entry->hops, 3);
+  EXPECT_EQ(entry->path_max, 77u);
   EXPECT_EQ(entry->from, Origin(9, false));
+  EXPECT_TRUE(cache.Valid(PacketId{Origin(2, false), 49'998}));
+  EXPECT_FALSE(cache.Valid(PacketId{Origin(2, false), 49'999}));
   EXPECT_EQ(cache.size(), 50'001u);
+  EXPECT_EQ(cache.bodies(), 1u);
+}
+
+TEST(SeenCache, ABoundOfOneKeepsTheNewest) {
+  SeenCache cache(1, Seconds(300), 1, Seconds(60));
+  const NodeId origin = Origin(4, false);
+  for (uint64_t s = 0; s < 100; ++s) {
+    cache.Insert(TimePoint{}, PacketId{origin, s}, std::make_shared<PacketBody>(), true);
+    ASSERT_EQ(cache.size(), 1u);
+    ASSERT_TRUE(cache.Contains(PacketId{origin, s}));
+    ASSERT_NE(cache.Body(PacketId{origin, s}), nullptr);
+  }
+  EXPECT_FALSE(cache.Contains(PacketId{origin, 98}));
 }
 
 TEST(SeenCache, ForgetsTheOldestAtTheBoundAcrossManyTableSizes) {
