@@ -28,14 +28,13 @@
 #include <cstring>
 #include <memory>
 #include <utility>
-#include <vector>
 
 #include "core/propagation/packet.hpp"
 #include "myco/time.hpp"
 
 namespace myco {
 
-class SeenCache {
+class alignas(64) SeenCache {
  public:
   // What a node remembers of a packet: its body (while kept), whether it verified, and how its
   // first copy arrived (Plumtree answers grafts and optimises its tree from this).
@@ -56,8 +55,8 @@ class SeenCache {
 
   SeenCache(uint32_t entries_max, Duration expiry, uint32_t bodies_max, Duration body_expiry)
       : entries_max_(entries_max),
-        expiry_(expiry),
         bodies_max_(bodies_max),
+        expiry_(expiry),
         body_expiry_(body_expiry) {
     assert(entries_max_ > 0 && entries_max_ <= kEntriesMaxLimit);
   }
@@ -71,10 +70,12 @@ class SeenCache {
     Expire(now);
     const uint32_t hash = HashOf(id);
     if (FindRecord(id, hash) != nullptr) return;
-    if ((count_ + 1) * 2 > slots_.size()) GrowSlots();
-    if (count_ == records_.size()) GrowRing();
+    if ((size_t{count_} + 1) * 2 > SlotCount()) GrowSlots();
+    if (count_ == ring_size_) GrowRing();
     Record& record = At(count_);
     ++count_;
+    if (count_ == 1) front_seen_at_ = now;
+    if (body_cursor_ + 1 == count_) cursor_seen_at_ = now;
     record.id = id;
     record.seen_at = now;
     Entry& entry = record.entry;
@@ -118,11 +119,11 @@ class SeenCache {
     return entry != nullptr && entry->valid;
   }
 
+  // Reads no record when nothing is due (the usual case: it runs on every Insert and tick), as
+  // the arrival times of the oldest record and of the body cursor's are kept beside the table.
   void Expire(TimePoint now) {
-    while (count_ > 0 && now - At(0).seen_at > expiry_) PopOldest();
-    while (body_cursor_ < count_ && now - At(body_cursor_).seen_at > body_expiry_) {
-      DropBodyAt(body_cursor_++);
-    }
+    while (count_ > 0 && now - front_seen_at_ > expiry_) PopOldest();
+    while (body_cursor_ < count_ && now - cursor_seen_at_ > body_expiry_) AdvanceBodyCursor();
   }
 
   size_t size() const { return count_; }
@@ -156,10 +157,10 @@ class SeenCache {
     return kOccupied | (static_cast<uint32_t>(arrival) & kArrivalMask);
   }
 
-  // The record `offset` places after the oldest. REQUIRES: offset < records_.size().
+  // The record `offset` places after the oldest. REQUIRES: offset < ring_size_.
   const Record& At(size_t offset) const {
     size_t i = head_ + offset;
-    if (i >= records_.size()) i -= records_.size();
+    if (i >= ring_size_) i -= ring_size_;
     return records_[i];
   }
   Record& At(size_t offset) { return const_cast<Record&>(std::as_const(*this).At(offset)); }
@@ -173,7 +174,7 @@ class SeenCache {
 
   const Record* FindRecord(const PacketId& id, uint32_t hash) const {
     if (count_ == 0) return nullptr;
-    const size_t mask = slots_.size() - 1;
+    const size_t mask = slot_mask_;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot slot = slots_[i];
       if (slot.pos == 0) return nullptr;
@@ -186,7 +187,7 @@ class SeenCache {
 
   // REQUIRES: a free slot exists (load <= 1/2).
   void PlaceSlot(Slot slot) {
-    const size_t mask = slots_.size() - 1;
+    const size_t mask = slot_mask_;
     size_t i = slot.hash & mask;
     while (slots_[i].pos != 0) i = (i + 1) & mask;
     slots_[i] = slot;
@@ -196,26 +197,31 @@ class SeenCache {
   void GrowRing() {
     // One more than the bound: an insert lands before the oldest is evicted.
     const size_t capacity = std::min<size_t>(
-        size_t{entries_max_} + 1, std::max(kRingMin, records_.size() + records_.size() / 2));
+        size_t{entries_max_} + 1, std::max<size_t>(kRingMin, ring_size_ + ring_size_ / 2));
     assert(capacity > count_);
-    std::vector<Record> ring(capacity);
+    auto ring = std::make_unique<Record[]>(capacity);
     for (size_t i = 0; i < count_; ++i) ring[i] = std::move(At(i));
-    records_.swap(ring);
+    records_ = std::move(ring);
+    ring_size_ = static_cast<uint32_t>(capacity);
     head_ = 0;
   }
 
+  size_t SlotCount() const { return slots_ ? size_t{slot_mask_} + 1 : 0; }
+
   void GrowSlots() {
-    std::vector<Slot> old(std::max(kSlotsMin, slots_.size() * 2));
-    old.swap(slots_);
-    for (const Slot& slot : old) {
-      if (slot.pos != 0) PlaceSlot(slot);
+    const size_t old_count = SlotCount();
+    const size_t count = std::max(kSlotsMin, old_count * 2);
+    std::unique_ptr<Slot[]> old = std::exchange(slots_, std::make_unique<Slot[]>(count));
+    slot_mask_ = static_cast<uint32_t>(count - 1);
+    for (size_t i = 0; i < old_count; ++i) {
+      if (old[i].pos != 0) PlaceSlot(old[i]);
     }
   }
 
   // Empties slot `hole` and shifts later members of its probe run back, so every run stays
   // contiguous (what makes lookups stop at the first empty slot).
   void EraseSlot(size_t hole) {
-    const size_t mask = slots_.size() - 1;
+    const size_t mask = slot_mask_;
     for (size_t i = (hole + 1) & mask;; i = (i + 1) & mask) {
       const Slot slot = slots_[i];
       if (slot.pos == 0) break;
@@ -233,7 +239,7 @@ class SeenCache {
     assert(count_ > 0);
     Record& oldest = At(0);
     const uint32_t pos = PosOf(first_arrival_);
-    const size_t mask = slots_.size() - 1;
+    const size_t mask = slot_mask_;
     size_t i = HashOf(oldest.id) & mask;
     while (slots_[i].pos != pos) {
       assert(slots_[i].pos != 0 && "every record has a slot");
@@ -244,10 +250,19 @@ class SeenCache {
       oldest.entry.body.reset();  // the slot stays allocated: let go of the body now
       --bodies_;
     }
-    if (++head_ == records_.size()) head_ = 0;
+    if (++head_ == ring_size_) head_ = 0;
     --count_;
     ++first_arrival_;
-    if (body_cursor_ > 0) --body_cursor_;
+    if (count_ > 0) front_seen_at_ = At(0).seen_at;
+    if (body_cursor_ > 0) {
+      --body_cursor_;  // the same record, one place nearer the front
+    } else {
+      cursor_seen_at_ = front_seen_at_;  // the cursor was on the evicted record
+    }
+  }
+  void AdvanceBodyCursor() {
+    DropBodyAt(body_cursor_++);
+    if (body_cursor_ < count_) cursor_seen_at_ = At(body_cursor_).seen_at;
   }
   void DropBodyAt(size_t index) {
     Entry& entry = At(index).entry;
@@ -257,23 +272,31 @@ class SeenCache {
     }
   }
   void DropOldestBody() {
-    while (body_cursor_ < count_ && bodies_ > bodies_max_) DropBodyAt(body_cursor_++);
+    while (body_cursor_ < count_ && bodies_ > bodies_max_) AdvanceBodyCursor();
   }
 
-  uint32_t entries_max_;
-  Duration expiry_;
-  uint32_t bodies_max_;
-  Duration body_expiry_;
-  // A ring in arrival order: At(i) (i < count_) has arrival number first_arrival_ + i, and At(i <
-  // body_cursor_) have no body any more. Slots outside the ring's live part hold no body.
-  std::vector<Record> records_;
-  size_t head_ = 0;
-  size_t count_ = 0;
-  std::vector<Slot> slots_;  // size 0 or a power of two, at most half full
+  // What a lookup reads comes first, in the object's first cache line (the class is aligned to
+  // one): a node's cache is cold whenever a message reaches it.
+  std::unique_ptr<Slot[]> slots_;  // slot_mask_ + 1 (a power of two) of them, at most half full
+  // A ring of ring_size_ records in arrival order: At(i) (i < count_) has arrival number
+  // first_arrival_ + i, and At(i < body_cursor_) have no body any more. Records outside the
+  // ring's live part hold no body.
+  std::unique_ptr<Record[]> records_;
+  uint32_t slot_mask_ = 0;
+  uint32_t ring_size_ = 0;
+  uint32_t head_ = 0;
+  uint32_t count_ = 0;
   uint64_t first_arrival_ = 0;
+  TimePoint front_seen_at_;   // At(0).seen_at while count_ > 0
+  TimePoint cursor_seen_at_;  // At(body_cursor_).seen_at while body_cursor_ < count_
+
   uint64_t next_arrival_ = 0;
   size_t body_cursor_ = 0;
   size_t bodies_ = 0;
+  uint32_t entries_max_;
+  uint32_t bodies_max_;
+  Duration expiry_;
+  Duration body_expiry_;
 };
 
 }  // namespace myco
