@@ -15,7 +15,7 @@
 // record and none for a deque's block map), and the hash index is a flat open-addressing table of
 // 8-byte slots (linear probing, load <= 1/2, backward-shift deletion, no tombstones) naming a
 // record by its arrival number. A slot keeps 32 bits of the id's hash, so a probe that meets
-// another id almost never touches that id's record. The ring grows by half (never past
+// another id almost never touches that id's record. The ring doubles (never past
 // entries_max) and never shrinks, like the bucket array of the map it replaced.
 // The observable behaviour — what is kept, what is evicted when — is exactly the old one.
 // A pointer returned by Find or FindMutable is valid until the next Insert (which may move the
@@ -193,11 +193,11 @@ class alignas(64) SeenCache {
     slots_[i] = slot;
   }
 
-  // Moves the records, oldest first, into a ring half as large again (at most entries_max).
+  // Moves the records, oldest first, into a ring twice as large (at most entries_max + 1).
   void GrowRing() {
     // One more than the bound: an insert lands before the oldest is evicted.
-    const size_t capacity = std::min<size_t>(
-        size_t{entries_max_} + 1, std::max<size_t>(kRingMin, ring_size_ + ring_size_ / 2));
+    const size_t capacity = std::min<size_t>(size_t{entries_max_} + 1,
+                                             std::max<size_t>(kRingMin, size_t{ring_size_} * 2));
     assert(capacity > count_);
     auto ring = std::make_unique<Record[]>(capacity);
     for (size_t i = 0; i < count_; ++i) ring[i] = std::move(At(i));
