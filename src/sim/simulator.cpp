@@ -236,42 +236,9 @@ void Simulator::RunUntil(TimePoint until) {
     assert(event.time_ns >= now_.ns && "an event was scheduled in the past");
     now_ = TimePoint{event.time_ns};
     ++counters_.events;
-    if (!queue_.empty()) PrefetchNear(queue_.top());
     Dispatch(event);
-    if (!queue_.empty()) PrefetchFar(queue_.top());
   }
   now_ = until;
-}
-
-// Consecutive events touch unrelated nodes, so nearly every event starts with a chain of cache
-// misses: its node, its connection and message slot, then the node's membership and propagation
-// state. The next event is known (the queue's top), so its data is fetched while this one runs:
-// the first level before, the level reached through it after. Prefetches are hints only; what
-// the next event then reads is the same.
-void Simulator::PrefetchNear(const SimEvent& next) const {
-  const NodeHot& hot = hot_[next.node];
-  __builtin_prefetch(&hot);
-  __builtin_prefetch(&hot.conns);
-  if (next.kind == kMessage) {
-    __builtin_prefetch(&conns_[next.conn]);
-    __builtin_prefetch(&packets_[next.payload]);
-  }
-}
-
-void Simulator::PrefetchFar(const SimEvent& next) const {
-  const NodeHot& hot = hot_[next.node];
-  if (!hot.core) return;
-  const Node& node = *hot.core;
-  __builtin_prefetch(&node.membership().links());
-  __builtin_prefetch(&node.propagation());
-  __builtin_prefetch(hot.conns.data());
-  if (next.kind != kMessage) return;
-  const Message& message = packets_[next.payload].message;
-  if (const auto* packet = std::get_if<PacketMsg>(&message)) {
-    __builtin_prefetch(packet->route.data());
-  } else if (const auto* ihave = std::get_if<IHave>(&message)) {
-    __builtin_prefetch(ihave->entries.data());
-  }
 }
 
 void Simulator::Dispatch(const SimEvent& event) {

@@ -233,9 +233,6 @@ class Simulator {
 
   void StartCore(uint32_t index, const std::vector<uint32_t>& bootstrap);
   void Dispatch(const SimEvent& event);
-  // Hints to the cache about the event after the current one (see RunUntil).
-  void PrefetchNear(const SimEvent& next) const;
-  void PrefetchFar(const SimEvent& next) const;
   // Feeds one input to a live node, then carries out its effects and reschedules its timer.
   void Feed(uint32_t index, Input input);
   void ApplyEffects(uint32_t index);
