@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -198,7 +199,28 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace myco::cli
 
+namespace {
+
+// Simulations touch gigabytes of small heap objects in no particular order, so with 4 KB pages
+// nearly every cache miss is a TLB miss too. glibc backs its heap with transparent huge pages
+// when the glibc.malloc.hugetlb tunable is set, and reads tunables only at startup, so `myco
+// simulate` runs itself again once with it set (simulate broadcast, 10,000 nodes x 1,000
+// broadcasts: 61 -> 51 s). Results cannot change: the heap's layout never reaches them. Left
+// alone if the user set GLIBC_TUNABLES; if exec fails, the command just runs as it is.
+void UseHugePagesForSimulations(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "simulate") != 0) return;
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+  if (std::getenv("MYCO_HUGEPAGES_TRIED") != nullptr) return;  // never a second time
+  setenv("MYCO_HUGEPAGES_TRIED", "1", 1);
+  setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("GLIBC_TUNABLES");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  UseHugePagesForSimulations(argc, argv);
   // Last resort: a command that throws still ends with one readable line, never "terminate".
   try {
     return myco::cli::Run(argc, argv);
