@@ -1,6 +1,7 @@
 // Runs the built `myco` binary (MYCO_BINARY, set by CMakeLists.txt) as a user would and checks
 // what the user sees: stdout, the single stderr line of a failure, and the exit code.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,6 +208,29 @@ TEST(CliTest, ConfigCheck) {
   ExpectOneLineError("config check", 2);
   std::remove(good.c_str());
   std::remove(bad.c_str());
+}
+
+TEST(CliTest, NodeSecretFileErrorsNameTheFlag) {
+  const std::string loose = Scratch("loose.secret");
+  const std::string short_secret = Scratch("short.secret");
+  std::ofstream(loose) << "a-long-enough-network-secret\n";
+  std::ofstream(short_secret) << "short\n";
+  ::chmod(loose.c_str(), 0644);
+  ::chmod(short_secret.c_str(), 0600);
+
+  ExpectOneLineError("node --secret-file /nonexistent/secret", 2);
+  EXPECT_NE(Myco("node --secret-file /nonexistent/secret").err.find("--secret-file: "),
+            std::string::npos);
+  ExpectOneLineError("node --secret-file '" + loose + "'", 2);
+  EXPECT_NE(Myco("node --secret-file '" + loose + "'").err.find("chmod 600"), std::string::npos);
+  // The trailing newline is not part of the secret: "short" is 5 characters, too few.
+  const MycoRun too_short = Myco("node --secret-file '" + short_secret + "'");
+  EXPECT_EQ(too_short.exit_code, 2);
+  EXPECT_NE(too_short.err.find("--secret-file: must be empty or 16"), std::string::npos)
+      << too_short.err;
+  ExpectOneLineError("node --secret xxxxxxxxxxxxxxxxxxxx --secret-file '" + short_secret + "'", 2);
+  std::remove(loose.c_str());
+  std::remove(short_secret.c_str());
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 //
 //   myco node --config node.toml
 //   myco node --name n1 --listen 127.0.0.1:7401 --api 127.0.0.1:7402
-//             --bootstrap 127.0.0.1:7400 --data-dir DIR --secret S
+//             --bootstrap 127.0.0.1:7400 --data-dir DIR --secret S (or --secret-file F)
 //
 // Flags override the file; the result is validated again as a whole, and a bad value is one
 // "myco: error:" line with exit code 2. On start the node prints its name, NodeId, listen and API
@@ -32,6 +32,7 @@ struct NodeFlags {
   std::vector<std::string> bootstrap;
   std::string data_dir;
   std::string secret;
+  std::string secret_file;
   // Test-only fault injection (hidden from --help; docs/ARCHITECTURE.md "The io driver").
   std::string test_delay_ms;
   std::string test_drop;
@@ -44,6 +45,7 @@ struct NodeFlags {
   bool bootstrap_given = false;
   bool data_dir_given = false;
   bool secret_given = false;
+  bool secret_file_given = false;
 };
 
 // "listen: expected host:port ..." names the config key; on the command line the flag is what
@@ -59,7 +61,8 @@ std::string NameTheFlag(const NodeFlags& f, const std::string& message) {
                       {"api: ", "--api", f.api_given},
                       {"bootstrap: ", "--bootstrap", f.bootstrap_given},
                       {"data_dir: ", "--data-dir", f.data_dir_given},
-                      {"network_secret: ", "--secret", f.secret_given}};
+                      {"network_secret: ", "--secret", f.secret_given},
+                      {"network_secret: ", "--secret-file", f.secret_file_given}};
   for (const Key& key : keys) {
     const std::string prefix = key.prefix;
     if (key.given && message.rfind(prefix, 0) == 0) {
@@ -82,6 +85,16 @@ int RunNode(const NodeFlags& f) {
   if (f.bootstrap_given) config.bootstrap = f.bootstrap;
   if (f.data_dir_given) config.data_dir = f.data_dir;
   if (f.secret_given) config.network_secret = f.secret;
+  if (f.secret_file_given) {
+    // The secret from a private file, so it never shows in `ps`; one trailing newline (what
+    // `echo` and editors leave) is not part of it.
+    Result<std::string> text = ReadPrivateFile(f.secret_file);
+    if (!text.ok()) return PrintError(kExitUsage, "--secret-file: " + text.error().message);
+    std::string secret = std::move(text).value();
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    config.network_secret = std::move(secret);
+  }
   if (Status s = ValidateNodeConfig(config); !s.ok()) {
     return PrintError(kExitUsage, NameTheFlag(f, s.error().message));
   }
@@ -141,6 +154,10 @@ void AddNodeCommand(CLI::App& app, CommandAction& action) {
       node->add_option("--data-dir", f->data_dir, "Where identity.key and api.token live");
   CLI::Option* secret =
       node->add_option("--secret", f->secret, "Network secret (16-1024 characters)");
+  CLI::Option* secret_file =
+      node->add_option("--secret-file", f->secret_file,
+                       "File holding the network secret (mode 0600; keeps it out of ps)")
+          ->excludes(secret);
   // Test-only fault layer: no group, so --help does not list them.
   node->add_option("--test-delay-ms", f->test_delay_ms, "TEST ONLY: added one-way delay")
       ->group("");
@@ -154,6 +171,7 @@ void AddNodeCommand(CLI::App& app, CommandAction& action) {
     f->bootstrap_given = bootstrap->count() > 0;
     f->data_dir_given = data_dir->count() > 0;
     f->secret_given = secret->count() > 0;
+    f->secret_file_given = secret_file->count() > 0;
     action = [f] { return RunNode(*f); };
   });
 }

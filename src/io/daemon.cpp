@@ -50,41 +50,6 @@ std::string ToHex(const uint8_t* data, size_t size) {
   return hex;
 }
 
-// Reads a file that must be private to its owner. kNotFound when it does not exist.
-Result<std::string> ReadPrivateFile(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    if (errno == ENOENT) return MakeError(ErrorCode::kNotFound, path + " does not exist");
-    return MakeError(ErrorCode::kUnavailable, "cannot read " + path + ": " + ErrnoText());
-  }
-  if (!S_ISREG(info.st_mode)) {
-    return MakeError(ErrorCode::kInvalidArgument, path + " is not a regular file");
-  }
-  if ((info.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    return MakeError(ErrorCode::kInvalidArgument,
-                     path + " has mode " + mode +
-                         ": a secret must be readable by its owner only (chmod 600 " + path + ")");
-  }
-  if (info.st_size > static_cast<off_t>(kKeyFileBytesMax)) {
-    return MakeError(ErrorCode::kInvalidArgument, path + " is too large to be a key file");
-  }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return MakeError(ErrorCode::kUnavailable, "cannot read " + path + ": " + ErrnoText());
-  std::string text(kKeyFileBytesMax + 1, '\0');
-  size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  text.resize(got);
-  return text;
-}
-
 // Creates `path` with `content`, mode 0600, atomically: written to a temporary file, then linked
 // into place, so a crash never leaves a half-written key and an existing file is never replaced.
 Status CreatePrivateFile(const std::string& path, const std::string& content) {
@@ -172,6 +137,40 @@ std::string Timestamp() {
 }
 
 }  // namespace
+
+Result<std::string> ReadPrivateFile(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) return MakeError(ErrorCode::kNotFound, path + " does not exist");
+    return MakeError(ErrorCode::kUnavailable, "cannot read " + path + ": " + ErrnoText());
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return MakeError(ErrorCode::kInvalidArgument, path + " is not a regular file");
+  }
+  if ((info.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     path + " has mode " + mode +
+                         ": a secret must be readable by its owner only (chmod 600 " + path + ")");
+  }
+  if (info.st_size > static_cast<off_t>(kKeyFileBytesMax)) {
+    return MakeError(ErrorCode::kInvalidArgument, path + " is too large to be a key file");
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return MakeError(ErrorCode::kUnavailable, "cannot read " + path + ": " + ErrnoText());
+  std::string text(kKeyFileBytesMax + 1, '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(got);
+  return text;
+}
 
 Result<Identity> LoadOrCreateIdentity(const std::string& path) {
   Result<std::array<uint8_t, 32>> seed = LoadOrCreateSecretBytes(path);

@@ -103,6 +103,10 @@ class Daemon {
   TimePoint tick_deadline_;
 };
 
+// Reads a file that must be private to its owner: a regular file, no group/other permission
+// bits, at most 4096 bytes. kNotFound when it does not exist; every error names the path (and,
+// for a loose mode, the chmod that fixes it).
+Result<std::string> ReadPrivateFile(const std::string& path);
 // <data_dir>/identity.key: the seed as 64 hex characters and a newline. Created (mode 0600,
 // atomically) when missing; refused when readable by group/other or malformed.
 Result<Identity> LoadOrCreateIdentity(const std::string& path);

@@ -269,6 +269,7 @@ Status Launcher::PrepareDirectory() {
   }
 
   const std::string secret_path = options_.dir + "/secret";
+  secret_path_ = secret_path;
   secret_ = options_.secret;
   if (secret_.empty()) secret_ = Trim(ReadWholeFile(secret_path));
   if (secret_.empty()) secret_ = GenerateSecret();
@@ -301,9 +302,9 @@ Status Launcher::PrepareDirectory() {
 
 Result<pid_t> Launcher::Spawn(int index, const std::vector<int>& bootstrap, bool truncate_log) {
   LaunchedNode& node = nodes_.at(index);
-  std::vector<std::string> args = {options_.binary, "node",        "--name",   node.name,
-                                   "--listen",      node.listen,   "--api",    node.api,
-                                   "--data-dir",    node.data_dir, "--secret", secret_};
+  std::vector<std::string> args = {options_.binary, "node",        "--name",        node.name,
+                                   "--listen",      node.listen,   "--api",         node.api,
+                                   "--data-dir",    node.data_dir, "--secret-file", secret_path_};
   for (const int b : bootstrap) {
     args.push_back("--bootstrap");
     args.push_back(nodes_.at(b).listen);

@@ -140,6 +140,7 @@ class Launcher {
 
   LaunchOptions options_;
   std::string secret_;
+  std::string secret_path_;  // <dir>/secret (0600): nodes read it, so it never shows in ps
   std::vector<LaunchedNode> nodes_;
   int lock_fd_ = -1;
   uint64_t choices_ = 0;  // bootstrap choices made, mixed into the seed
