@@ -152,15 +152,17 @@ void TreeRoot::Recompute(TimePoint now) {
     }
     // Parent: the least distance among neighbours that are not stale, then the lighter link.
     const Entry* up = nullptr;
+    uint64_t up_hash = 0;
     for (const Entry& e : entries_) {
       if (!e.heard || e.beacon.root != root || e.beacon.seq + 2 < seq ||
           e.beacon.dist + 1 > config_.tree_dist_max) {
         continue;
       }
-      if (up == nullptr || e.beacon.dist < up->beacon.dist ||
-          (e.beacon.dist == up->beacon.dist &&
-           LinkHash(self_, e.peer) < LinkHash(self_, up->peer))) {
+      if (up != nullptr && e.beacon.dist > up->beacon.dist) continue;
+      const uint64_t hash = LinkHash(self_, e.peer);
+      if (up == nullptr || e.beacon.dist < up->beacon.dist || hash < up_hash) {
         up = &e;
+        up_hash = hash;
       }
     }
     assert(up != nullptr);  // the entry that carried `seq` qualifies
