@@ -171,7 +171,7 @@ struct BodyBytes {
     const uint32_t body = m.body ? Delimited(PacketBodyBytes(*m.body)) : 0;
     return body + VarintField(m.ttl) + VarintField(m.hops) +
            static_cast<uint32_t>(m.route.size()) * Delimited(kNodeIdBytes) +
-           VarintField(m.route_weight);
+           VarintField(m.route_weight) + (m.tree != 0 ? 9u : 0u);
   }
   uint32_t operator()(const IHave& m) const {
     uint32_t total = 0;
@@ -187,8 +187,13 @@ struct BodyBytes {
   }
   uint32_t operator()(const Prune&) const { return 0; }
   uint32_t operator()(const TreeBeacon& m) const {
-    return BytesField(kNodeIdBytes) + VarintField(m.root_rank) + VarintField(m.seq) +
-           VarintField(m.dist) + VarintField(m.parent ? 1 : 0) + VarintField(m.degree_rank);
+    uint32_t total = VarintField(m.degree_rank);
+    for (const TreeRecord& r : m.trees) {
+      total += Delimited(BytesField(kNodeIdBytes) + VarintField(r.root_rank) + VarintField(r.seq) +
+                         VarintField(r.dist) + VarintField(r.parent ? 1 : 0) +
+                         VarintField(r.height) + VarintField(r.up));
+    }
+    return total;
   }
   uint32_t operator()(const GradientUpdate& m) const {
     uint32_t total = 0;

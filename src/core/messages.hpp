@@ -102,6 +102,9 @@ struct PacketMsg {
   // kBroadcast: the weight of that heaviest link, as the node that found it heaviest weighed it
   // (weights follow the nodes' distances to the tree root, which only the link's ends know).
   uint64_t route_weight = 0;
+  // kBroadcast: the tree the origin chose for this packet (TreeRoot::Tag of its root; 0: none,
+  // forward along the eager links). See core/propagation/tree_root.hpp, "Several trees".
+  uint64_t tree = 0;
 };
 
 // Plumtree's lazy push: "I have these packets", batched per link.
@@ -134,14 +137,24 @@ struct GradientUpdate {
   std::vector<GradientEntry> entries;  // full vector; types absent have nothing in range
 };
 
-// A node's place in the broadcast tree (core/propagation/tree_root.hpp): the root it follows,
-// that root's rank, the root's latest refresh number and the sender's hops from the root.
-struct TreeBeacon {
+// A node's place in one broadcast tree (core/propagation/tree_root.hpp): the tree's root, that
+// root's rank, the root's latest refresh number and the sender's hops from the root.
+struct TreeRecord {
   NodeId root;
   uint32_t root_rank = 0;
   uint64_t seq = 0;
   uint32_t dist = 0;
-  bool parent = false;       // the receiver is the sender's parent (its link is a tree link)
+  bool parent = false;  // the receiver is the sender's parent in this tree (a tree link)
+  uint32_t height = 0;  // hops from the sender to the farthest node of its subtree
+  // When the receiver is the sender's child: hops from the receiver to the farthest node outside
+  // its own subtree (through the sender). With `height`, a node knows its eccentricity in the tree.
+  uint32_t up = 0;
+  bool operator==(const TreeRecord&) const = default;
+};
+// A node's place in the broadcast trees it keeps, best root first (at most kTreesMax).
+struct TreeBeacon {
+  static constexpr size_t kTreesMax = 16;
+  std::vector<TreeRecord> trees;
   uint32_t degree_rank = 0;  // the sender's own bit_width(active links), for its neighbours' rank
   bool operator==(const TreeBeacon&) const = default;
 };

@@ -245,7 +245,17 @@ struct Validator {
     return CheckCount(m.ids.size(), kPacketIdsMax, {"graft.ids"});
   }
   Status operator()(const Prune&) const { return {}; }
-  Status operator()(const TreeBeacon& m) const { return CheckHops(m.dist, {"tree_beacon.dist"}); }
+  Status operator()(const TreeBeacon& m) const {
+    if (auto s = CheckCount(m.trees.size(), TreeBeacon::kTreesMax, {"tree_beacon.trees"}); !s) {
+      return s;
+    }
+    for (size_t i = 0; i < m.trees.size(); ++i) {
+      if (auto s = CheckHops(m.trees[i].dist, {"tree_beacon.trees", i, "dist"}); !s) return s;
+      if (auto s = CheckHops(m.trees[i].height, {"tree_beacon.trees", i, "height"}); !s) return s;
+      if (auto s = CheckHops(m.trees[i].up, {"tree_beacon.trees", i, "up"}); !s) return s;
+    }
+    return {};
+  }
   Status operator()(const GradientUpdate& m) const {
     if (auto s = CheckCount(m.entries.size(), kGradientEntriesMax, {"gradient_update.entries"});
         !s) {
@@ -399,6 +409,7 @@ struct ToWire {
     out->mutable_route()->Reserve(static_cast<int>(m.route.size()));
     for (const auto& id : m.route) IdToWire(id, out->add_route());
     out->set_route_weight(m.route_weight);
+    out->set_tree(m.tree);
   }
   void operator()(const IHave& m) const {
     auto* out = envelope->mutable_ihave();
@@ -422,11 +433,17 @@ struct ToWire {
   void operator()(const Prune&) const { envelope->mutable_prune(); }
   void operator()(const TreeBeacon& m) const {
     auto* out = envelope->mutable_tree_beacon();
-    IdToWire(m.root, out->mutable_root());
-    out->set_root_rank(m.root_rank);
-    out->set_seq(m.seq);
-    out->set_dist(m.dist);
-    out->set_parent(m.parent);
+    out->mutable_trees()->Reserve(static_cast<int>(m.trees.size()));
+    for (const TreeRecord& r : m.trees) {
+      auto* record = out->add_trees();
+      IdToWire(r.root, record->mutable_root());
+      record->set_root_rank(r.root_rank);
+      record->set_seq(r.seq);
+      record->set_dist(r.dist);
+      record->set_parent(r.parent);
+      record->set_height(r.height);
+      record->set_up(r.up);
+    }
     out->set_degree_rank(m.degree_rank);
   }
   void operator()(const GradientUpdate& m) const {
@@ -638,7 +655,35 @@ Status PacketFromWire(const wire::Packet& in, Message& message) {
   out.ttl = in.ttl();
   out.hops = in.hops();
   out.route_weight = in.route_weight();
+  out.tree = in.tree();
   return IdsFromWire(in.route(), kRouteMax, out.route, "packet.route");
+}
+
+Status TreeBeaconFromWire(const wire::TreeBeacon& in, Message& message) {
+  TreeBeacon& out = message.emplace<TreeBeacon>();
+  out.degree_rank = in.degree_rank();
+  if (auto s = CheckCount(static_cast<size_t>(in.trees_size()), TreeBeacon::kTreesMax,
+                          {"tree_beacon.trees"});
+      !s) {
+    return s;
+  }
+  out.trees.resize(static_cast<size_t>(in.trees_size()));
+  for (int i = 0; i < in.trees_size(); ++i) {
+    const wire::TreeRecord& r = in.trees(i);
+    TreeRecord& record = out.trees[static_cast<size_t>(i)];
+    record.root_rank = r.root_rank();
+    record.seq = r.seq();
+    record.dist = r.dist();
+    record.parent = r.parent();
+    record.height = r.height();
+    record.up = r.up();
+    if (auto s = IdFromWire(r.root(), record.root,
+                            {"tree_beacon.trees", static_cast<size_t>(i), "root"});
+        !s) {
+      return s;
+    }
+  }
+  return {};
 }
 
 Status IHaveFromWire(const wire::IHave& in, Message& message) {
@@ -712,15 +757,7 @@ Status BodyFromWire(const wire::Envelope& envelope, Message& message) {
     case wire::Envelope::kIhave: return IHaveFromWire(envelope.ihave(), message);
     case wire::Envelope::kGraft: return GraftFromWire(envelope.graft(), message);
     case wire::Envelope::kPrune: message = Prune{}; return {};
-    case wire::Envelope::kTreeBeacon: {
-      TreeBeacon& out = message.emplace<TreeBeacon>();
-      out.root_rank = envelope.tree_beacon().root_rank();
-      out.seq = envelope.tree_beacon().seq();
-      out.dist = envelope.tree_beacon().dist();
-      out.parent = envelope.tree_beacon().parent();
-      out.degree_rank = envelope.tree_beacon().degree_rank();
-      return IdFromWire(envelope.tree_beacon().root(), out.root, {"tree_beacon.root"});
-    }
+    case wire::Envelope::kTreeBeacon: return TreeBeaconFromWire(envelope.tree_beacon(), message);
     case wire::Envelope::kGradientUpdate:
       return GradientUpdateFromWire(envelope.gradient_update(), message);
     case wire::Envelope::BODY_NOT_SET: break;

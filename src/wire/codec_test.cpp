@@ -117,6 +117,8 @@ std::vector<Message> RealisticMessages(Rng& rng) {
   messages.push_back(PacketMsg{RealisticPacketBody(rng, PropagationMode::kBroadcast), 14, 1, {}});
   messages.push_back(PacketMsg{RealisticPacketBody(rng, PropagationMode::kBroadcast), 14, 3,
                                RandomIds(rng, 2), rng.Next()});
+  messages.push_back(PacketMsg{
+      RealisticPacketBody(rng, PropagationMode::kBroadcast), 14, 3, {}, 0, rng.Next() | 1});
   auto targeted = RealisticPacketBody(rng, PropagationMode::kTargeted);
   std::vector<NodeId> route = RandomIds(rng, 4);
   route.front() = targeted->id.origin;
@@ -138,8 +140,14 @@ std::vector<Message> RealisticMessages(Rng& rng) {
   }
   messages.push_back(std::move(update));
   messages.push_back(GradientUpdate{});
-  messages.push_back(TreeBeacon{RandomId(rng), 7, rng.Next(), 12, true, 5});
-  messages.push_back(TreeBeacon{RandomId(rng), 0, 1, 0});
+  TreeBeacon beacon;
+  beacon.degree_rank = 5;
+  beacon.trees.push_back(TreeRecord{RandomId(rng), 7, rng.Next(), 12, true, 3, 9});
+  beacon.trees.push_back(TreeRecord{RandomId(rng), 0, 1, 0});
+  messages.push_back(beacon);
+  beacon.trees.resize(TreeBeacon::kTreesMax, beacon.trees.back());
+  messages.push_back(std::move(beacon));
+  messages.push_back(TreeBeacon{});
   return messages;
 }
 
@@ -343,7 +351,7 @@ struct SameAs {
     const auto& b = std::get<PacketMsg>(other);
     if (!a.body || !b.body) return a.body == b.body;
     return SameBody(*a.body, *b.body) && a.ttl == b.ttl && a.hops == b.hops && a.route == b.route &&
-           a.route_weight == b.route_weight;
+           a.route_weight == b.route_weight && a.tree == b.tree;
   }
   bool operator()(const IHave& a) const { return a.entries == std::get<IHave>(other).entries; }
   bool operator()(const Graft& a) const { return a.ids == std::get<Graft>(other).ids; }
@@ -618,6 +626,22 @@ TEST(Codec, RejectsTextOverItsBound) {
   auto disconnect = ToEnvelope(Disconnect{});
   disconnect.mutable_disconnect()->set_detail(std::string(kDetailBytesMax + 1, '!'));
   EXPECT_REJECTS(disconnect, ErrorCode::kTooLarge, "disconnect.detail");
+}
+
+TEST(Codec, RejectsTreeBeaconsOverTheirBounds) {
+  Rng rng(7);
+  TreeBeacon full;
+  full.trees.assign(TreeBeacon::kTreesMax, TreeRecord{RandomId(rng), 1, 2, 3});
+  auto beacon = ToEnvelope(full);
+  EXPECT_TRUE(DecodeMessage(beacon.SerializeAsString()).ok());
+  *beacon.mutable_tree_beacon()->add_trees() = beacon.tree_beacon().trees(0);
+  EXPECT_REJECTS(beacon, ErrorCode::kTooLarge, "tree_beacon.trees: 17");
+  beacon = ToEnvelope(full);
+  beacon.mutable_tree_beacon()->mutable_trees(2)->set_height(256);
+  EXPECT_REJECTS(beacon, ErrorCode::kTooLarge, "tree_beacon.trees[2].height: 256, max 255");
+  beacon = ToEnvelope(full);
+  beacon.mutable_tree_beacon()->mutable_trees(1)->set_root("short");
+  EXPECT_REJECTS(beacon, ErrorCode::kParse, "tree_beacon.trees[1].root");
 }
 
 TEST(Codec, RejectsInvalidUtf8) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cassert>
 #include <map>
+#include <optional>
 
 #include "core/node.hpp"
 #include "core/propagation/seen_cache.hpp"
@@ -102,9 +103,30 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
   // is a graft answer (already eager) or a push that crossed our Prune, and turning such a link
   // eager on our side alone would leave it one-sided (we push, the peer only announces).
   if (packet.ttl == 0) return;
-  const PacketMsg next{packet.body, packet.ttl - 1, packet.hops + 1, {}};
+  PacketMsg next{packet.body, packet.ttl - 1, packet.hops + 1, {}};
+  next.tree = packet.tree;
   switch (body.mode) {
     case PropagationMode::kBroadcast: {
+      // A packet that names a tree this node keeps follows that tree's links; one without, or
+      // whose tree is not (or not yet) kept here, follows the eager links.
+      std::optional<size_t> tree;
+      if (tree_ != nullptr && packet.tree != 0) tree = tree_->FindTree(packet.tree);
+      if (packet.tree != 0) {
+        // Its duplicates never prune (OnDuplicate): it needs no heaviest link. A neighbour that
+        // has not said where it sits in the tree (new, or keeping other trees for now) gets the
+        // packet if the link is eager, as every link is at first.
+        for (PeerState& p : peers_) {
+          if (p.id == from || p.id == body.id.origin) continue;
+          const std::optional<bool> in_tree =
+              tree ? tree_->TreeLinkOf(*tree, p.id) : std::optional<bool>{};
+          if (in_tree.value_or(p.eager)) {
+            SendPayload(p.id, next, out);
+          } else {
+            Announce(now, p, body.id, next.hops);
+          }
+        }
+        break;
+      }
       // Each eager copy carries the heaviest link of its path so far (see "Pruning").
       const NodeId& self = membership.id();
       std::array<NodeId, 2> heaviest{};
@@ -199,6 +221,9 @@ void Broadcast::SendPrune(TimePoint now, PeerState& peer, Out& out) {
 void Broadcast::OnDuplicate(TimePoint now, const NodeId& from, const PacketMsg& packet,
                             const NodeId& self, const SeenCache& seen, Out& out) {
   if (packet.body->mode != PropagationMode::kBroadcast) return;
+  // A packet that follows a named tree came on that tree's links, whatever our eager flags say;
+  // its duplicates come from trees still settling, not from cycles of eager links.
+  if (packet.tree != 0) return;
   PeerState* p = Peer(from);
   if (p == nullptr) return;
   if (!p->eager) {
@@ -289,9 +314,13 @@ void Broadcast::OnGraft(TimePoint now, const NodeId& from, const Graft& graft, c
     ++counters_.graft_answers;
     // The answer's path is not the tree's: marked unknown (a link from us to us), it never
     // counts as evidence for a prune.
-    SendPayload(from,
-                PacketMsg{entry->body, entry->ttl - 1u, entry->hops + 1u, {self, self}, UINT64_MAX},
-                out);
+    PacketMsg answer{entry->body, entry->ttl - 1u, entry->hops + 1u, {self, self}, UINT64_MAX};
+    if (entry->tree != 0) {
+      answer.route.clear();  // (a packet on a named tree never prunes: no path needed)
+      answer.route_weight = 0;
+      answer.tree = entry->tree;  // the grafting node forwards it along the same tree
+    }
+    SendPayload(from, answer, out);
   }
 }
 

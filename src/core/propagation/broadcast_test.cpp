@@ -11,6 +11,7 @@
 #include "core/node.hpp"
 #include "core/propagation/seen_cache.hpp"
 #include "core/propagation/tree_root.hpp"
+#include "core/topology/membership.hpp"
 
 namespace myco {
 namespace {
@@ -31,16 +32,20 @@ std::shared_ptr<const PacketBody> Body(const NodeId& origin) {
   return body;
 }
 
-std::vector<NodeId> PrunedPeers(const Broadcast::Out& out) {
+// The peers sent a message of type M, in order.
+template <typename M>
+std::vector<NodeId> SentTo(const Broadcast::Out& out) {
   std::vector<NodeId> peers;
   for (const auto& effect : out) {
     if (const auto* send = std::get_if<Send>(&effect);
-        send != nullptr && std::holds_alternative<Prune>(send->message)) {
+        send != nullptr && std::holds_alternative<M>(send->message)) {
       peers.push_back(send->peer);
     }
   }
   return peers;
 }
+
+std::vector<NodeId> PrunedPeers(const Broadcast::Out& out) { return SentTo<Prune>(out); }
 
 // A broadcast copy whose route names the heaviest link so far, weighed as its sender would.
 PacketMsg Msg(std::shared_ptr<const PacketBody> body, uint32_t ttl, uint32_t hops,
@@ -50,6 +55,31 @@ PacketMsg Msg(std::shared_ptr<const PacketBody> body, uint32_t ttl, uint32_t hop
     packet.route_weight = Broadcast::LinkWeight(packet.route[0], packet.route[1]);
   }
   return packet;
+}
+
+TreeBeacon One(const NodeId& root, uint32_t rank, uint64_t seq, uint32_t dist, bool parent,
+               uint32_t degree_rank) {
+  TreeBeacon beacon;
+  beacon.trees.push_back(TreeRecord{root, rank, seq, dist, parent});
+  beacon.degree_rank = degree_rank;
+  return beacon;
+}
+
+// The links to `peers` come up at both the tree and the broadcast, then the tree starts.
+void Connect(TreeRoot& tree, Broadcast& broadcast, TimePoint now, std::vector<NodeId> peers,
+             Broadcast::Out& out) {
+  for (const NodeId& n : peers) {
+    tree.OnNeighbourUp(now, n);
+    broadcast.OnNeighbourUp(n);
+  }
+  tree.OnTick(now, out);
+}
+
+// The peers sent a payload, sorted.
+std::vector<NodeId> PayloadPeers(const Broadcast::Out& out) {
+  std::vector<NodeId> peers = SentTo<PacketMsg>(out);
+  std::sort(peers.begin(), peers.end());
+  return peers;
 }
 
 // Finds three distinct neighbours a, b, c of `self` with w(a,self) < w(b,self) < w(c,self).
@@ -222,15 +252,11 @@ TEST(BroadcastTest, TrimPrunesSettledNonTreeLinksAndGraftsTheParent) {
   Broadcast broadcast(config, &tree);
   Broadcast::Out out;
   const TimePoint t0{Seconds(100).ns};
-  for (const NodeId& n : {a, b, c, d}) {
-    tree.OnNeighbourUp(t0, n);
-    broadcast.OnNeighbourUp(n);
-  }
-  tree.OnTick(t0, out);
+  Connect(tree, broadcast, t0, {a, b, c, d}, out);
   const uint32_t rank = 7u << 16;
-  tree.OnBeacon(t0, a, TreeBeacon{root, rank, 1, 1, false, 3});
-  tree.OnBeacon(t0, b, TreeBeacon{root, rank, 1, 3, true, 1});
-  tree.OnBeacon(t0, c, TreeBeacon{root, rank, 1, 2, false, 1});
+  tree.OnBeacon(t0, a, One(root, rank, 1, 1, false, 3));
+  tree.OnBeacon(t0, b, One(root, rank, 1, 3, true, 1));
+  tree.OnBeacon(t0, c, One(root, rank, 1, 2, false, 1));
   ASSERT_EQ(tree.parent(), a);
   ASSERT_EQ(tree.beacon().dist, 2u);
   out.clear();
@@ -261,6 +287,79 @@ TEST(BroadcastTest, TrimPrunesSettledNonTreeLinksAndGraftsTheParent) {
   EXPECT_EQ(std::get<Send>(out[0]).peer, a);
   EXPECT_TRUE(std::holds_alternative<Graft>(std::get<Send>(out[0]).message));
   EXPECT_TRUE(broadcast.IsEager(a));
+}
+
+// A packet that names a tree follows that tree's links whatever the eager flags say, carries no
+// path, and its duplicates prune nothing; one without a tree follows the eager links. Here the
+// node keeps two trees: in tree X (the better-ranked) a is its parent and b its child; in tree Y
+// c is its parent and d its child.
+TEST(BroadcastTest, APacketOnANamedTreeFollowsThatTreesLinks) {
+  PropagationConfig config;
+  config.tree_count = 2;
+  const NodeId self = Id(1), a = Id(2), b = Id(3), c = Id(4), d = Id(5);
+  const NodeId x = Id(60), y = Id(61), origin = Id(70);
+  TreeRoot tree(config, self);
+  Broadcast broadcast(config, &tree);
+  NodeInfo info;
+  info.id = self;
+  Membership membership(info, TopologyConfig{}, Rng(1));
+  Rng rng(2);
+  Broadcast::Out out;
+  const TimePoint t0{Seconds(100).ns};
+  Connect(tree, broadcast, t0, {a, b, c, d}, out);
+  auto two = [](TreeRecord first, TreeRecord second) {
+    TreeBeacon beacon;
+    beacon.trees = {first, second};
+    return beacon;
+  };
+  const uint32_t rx = 9u << 16, ry = 8u << 16;
+  tree.OnBeacon(t0, a, two({x, rx, 1, 1, false}, {y, ry, 1, 3, false}));
+  tree.OnBeacon(t0, b, two({x, rx, 1, 3, true}, {y, ry, 1, 3, false}));
+  tree.OnBeacon(t0, c, two({x, rx, 1, 2, false}, {y, ry, 1, 1, false}));
+  tree.OnBeacon(t0, d, two({x, rx, 1, 3, false}, {y, ry, 1, 3, true}));
+  ASSERT_EQ(tree.tree_count(), 2u);
+  ASSERT_EQ(tree.record(0).root, x);
+  ASSERT_EQ(tree.parent(0), a);
+  ASSERT_EQ(tree.parent(1), c);
+  // Flags: only d is lazy.
+  broadcast.OnPrune(d);
+
+  const auto body = Body(origin);
+  PacketMsg on_y{body, 10, 2, {}};
+  on_y.tree = TreeRoot::Tag(y);
+  out.clear();
+  broadcast.Spread(t0, c, on_y, membership, rng, out);   // from the parent in Y
+  EXPECT_EQ(PayloadPeers(out), std::vector<NodeId>{d});  // the child in Y, though lazy
+  for (const auto& effect : out) {
+    const auto& sent = std::get<PacketMsg>(std::get<Send>(effect).message);
+    EXPECT_EQ(sent.tree, TreeRoot::Tag(y));
+    EXPECT_TRUE(sent.route.empty());
+    EXPECT_EQ(sent.hops, 3u);
+  }
+  // a and b are announced to (not tree links of Y).
+  EXPECT_EQ(broadcast.NextDeadline(), t0 + config.ihave_batch_interval);
+
+  PacketMsg untagged{Body(Id(71)), 10, 2, {}};
+  out.clear();
+  broadcast.Spread(t0, a, untagged, membership, rng, out);
+  std::vector<NodeId> eager{b, c};
+  std::sort(eager.begin(), eager.end());
+  EXPECT_EQ(PayloadPeers(out), eager);
+
+  // A tag this node does not keep: the eager links.
+  PacketMsg unknown{Body(Id(72)), 10, 2, {}};
+  unknown.tree = TreeRoot::Tag(Id(99));
+  out.clear();
+  broadcast.Spread(t0, a, unknown, membership, rng, out);
+  EXPECT_EQ(PayloadPeers(out), eager);
+
+  // Duplicates of a packet on a named tree prune nothing.
+  SeenCache seen{16, Seconds(300), 16, Seconds(60)};
+  seen.Insert(t0, body->id, body, true, c, on_y.ttl, on_y.hops);
+  out.clear();
+  broadcast.OnDuplicate(t0, a, on_y, self, seen, out);
+  broadcast.OnDuplicate(t0, d, on_y, self, seen, out);
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "core/messages.hpp"
+
 namespace myco {
 
 namespace {
@@ -29,6 +31,9 @@ Status PropagationConfig::Validate() const {
     return Invalid("tree_update_min_interval", "must not be negative");
   }
   if (tree_dist_max < 1 || tree_dist_max > 254) return Invalid("tree_dist_max", "must be 1..254");
+  if (tree_count < 1 || tree_count > TreeBeacon::kTreesMax) {
+    return Invalid("tree_count", "must be 1..16");
+  }
   if (gossip_fanout < 1) return Invalid("gossip_fanout", "must be at least 1");
   if (candidate_paths_max < 1 || candidate_paths_max > 16) {
     return Invalid("candidate_paths_max", "must be 1..16");

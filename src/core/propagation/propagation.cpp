@@ -160,7 +160,14 @@ Result<std::vector<PacketId>> Propagation::Publish(TimePoint now, PublishRequest
   auto body = MakeBody(now, request, mode, {});
   ids.push_back(body->id);
   seen_->Insert(now, body->id, body, true, NodeId{}, request.ttl, 0);
-  broadcast_->Spread(now, NodeId{}, PacketMsg{body, request.ttl, 0, {}}, membership_, rng_, out);
+  PacketMsg packet{body, request.ttl, 0, {}};
+  // A broadcast follows the tree in which this node's eccentricity is least (tree_root.hpp,
+  // "Several trees").
+  if (mode == PropagationMode::kBroadcast) {
+    packet.tree = TreeRoot::Tag(tree_->record(tree_->BestTree()).root);
+    if (SeenCache::Entry* entry = seen_->FindMutable(body->id)) entry->tree = packet.tree;
+  }
+  broadcast_->Spread(now, NodeId{}, packet, membership_, rng_, out);
   return ids;
 }
 
@@ -288,7 +295,7 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
   }
   if (!CheckOnce(now, from, packet)) return;
   seen_->Insert(now, id, packet.body, true, from, packet.ttl, packet.hops);
-  if (packet.body->mode == PropagationMode::kBroadcast) {
+  if (packet.body->mode == PropagationMode::kBroadcast && packet.tree == 0) {
     // Plumtree prunes by comparing the paths of a packet's copies: keep the first one's.
     if (SeenCache::Entry* entry = seen_->FindMutable(id)) {
       const Broadcast::PathMax max =
@@ -296,6 +303,9 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
       entry->path_max = max.weight;
       entry->path_max_last = max.last;
     }
+  } else if (packet.tree != 0) {
+    // A packet on a named tree (no pruning by paths): graft answers follow the same tree.
+    if (SeenCache::Entry* entry = seen_->FindMutable(id)) entry->tree = packet.tree;
   }
   DeliverLocally(now, packet.body, packet.hops, from, out);
   if (packet.ttl == 0) ++counters_.ttl_expired;

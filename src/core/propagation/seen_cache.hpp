@@ -48,6 +48,7 @@ class alignas(64) SeenCache {
     // whether that link is the last one (from -> us). See broadcast.hpp.
     bool path_max_last = false;
     uint64_t path_max = 0;
+    uint64_t tree = 0;  // broadcast: the tree the packet follows (PacketMsg::tree)
   };
 
   // Arrival numbers are kept in 31 bits of a slot; live ones span fewer than entries_max.

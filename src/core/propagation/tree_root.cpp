@@ -1,6 +1,7 @@
 #include "core/propagation/tree_root.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cassert>
 #include <cstring>
@@ -12,8 +13,11 @@ namespace myco {
 
 TreeRoot::TreeRoot(const PropagationConfig& config, const NodeId& self)
     : config_(config), self_(self) {
-  mine_.root = self_;
-  mine_.seq = own_seq_;
+  Tree own;
+  own.mine.root = self_;
+  own.mine.seq = own_seq_;
+  own.tag = Tag(self_);
+  trees_.push_back(own);
 }
 
 uint64_t TreeRoot::LinkHash(const NodeId& a, const NodeId& b) {
@@ -32,6 +36,21 @@ uint64_t TreeRoot::LinkHash(const NodeId& a, const NodeId& b) {
   return z >> 16;
 }
 
+uint64_t TreeRoot::Tag(const NodeId& root) {
+  uint64_t tag;
+  std::memcpy(&tag, root.bytes.data(), sizeof tag);
+  return tag == 0 ? 1 : tag;
+}
+
+const TreeRecord* TreeRoot::Entry::Record(uint64_t tag, size_t hint) const {
+  // Neighbours list the trees in much the same order as we do: look at the same place first.
+  if (hint < tags.size() && tags[hint] == tag) return &beacon.trees[hint];
+  for (size_t i = 0; i < tags.size(); ++i) {
+    if (tags[i] == tag) return &beacon.trees[i];
+  }
+  return nullptr;
+}
+
 TreeRoot::Entry* TreeRoot::Find(const NodeId& peer) {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), peer,
                              [](const Entry& e, const NodeId& k) { return e.peer < k; });
@@ -47,10 +66,20 @@ bool TreeRoot::IsDead(const NodeId& root, TimePoint now) const {
                      [&](const DeadRoot& d) { return d.root == root && d.until > now; });
 }
 
-void TreeRoot::Coalesce(TimePoint now) {
+bool TreeRoot::RootsAnyTree() const {
+  return std::any_of(trees_.begin(), trees_.end(),
+                     [&](const Tree& t) { return t.mine.root == self_; });
+}
+
+void TreeRoot::Schedule(TimePoint now, bool urgent) {
   // Changes within a millisecond (a burst of beacons, a tick that drops several links) go out in
-  // one round; it also keeps the round after the call that caused it, never at `now` itself.
-  next_round_at_ = std::max(next_round_at_, now + Milliseconds(1));
+  // one round; it also keeps the round after the call that caused it, never at `now` itself, and
+  // rounds are tree_update_min_interval apart. A change of refresh numbers alone (every root's,
+  // every period) waits a tenth of a period: the waves of several roots then share rounds, and
+  // liveness needs no haste (a root is given up after tree_root_timeout).
+  const Duration delay = urgent ? Milliseconds(1) : config_.tree_refresh_period / 10;
+  const TimePoint due = std::max(last_round_at_ + config_.tree_update_min_interval, now + delay);
+  next_round_at_ = (changed_ || owed_ > 0) ? std::min(next_round_at_, due) : due;
 }
 
 void TreeRoot::OnNeighbourUp(TimePoint now, const NodeId& peer) {
@@ -59,9 +88,10 @@ void TreeRoot::OnNeighbourUp(TimePoint now, const NodeId& peer) {
   if (it != entries_.end() && it->peer == peer) return;
   Entry entry;
   entry.peer = peer;
-  entries_.insert(it, entry);
+  entry.link_hash = LinkHash(self_, peer);
+  entries_.insert(it, std::move(entry));
+  Schedule(now, true);
   ++owed_;
-  Coalesce(now);
   if (started_) Recompute(now);  // the rank may have changed
 }
 
@@ -78,30 +108,117 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
   Entry* entry = Find(from);
   if (entry == nullptr) return;  // not (or no longer) a neighbour
   ++counters_.beacons_received;
-  if (beacon.root == self_ && beacon.seq > own_seq_) {
-    // Our own refresh numbers from before a restart still echo: continue above them, or our
-    // new beacons would look stale to everyone.
-    own_seq_ = beacon.seq + 1;
+  for (const TreeRecord& r : beacon.trees) {
+    if (r.root == self_ && r.seq > own_seq_) {
+      // Our own refresh numbers from before a restart still echo: continue above them, or our
+      // new beacons would look stale to everyone.
+      own_seq_ = r.seq + 1;
+    }
   }
-  entry->beacon = beacon;
-  entry->heard = true;
-  if (started_) Recompute(now);
+  const size_t n = std::min(beacon.trees.size(), TreeBeacon::kTreesMax);  // the codec refuses more
+  // The same roots with the same ranks as this neighbour's last beacon (a refresh wave, a
+  // distance or parent change) cannot change which trees we keep: only the trees whose records
+  // changed need their parent chosen again.
+  bool same_roots = started_ && entry->heard && entry->beacon.degree_rank == beacon.degree_rank &&
+                    entry->beacon.trees.size() == n;
+  for (size_t i = 0; same_roots && i < n; ++i) {
+    same_roots = entry->beacon.trees[i].root == beacon.trees[i].root &&
+                 entry->beacon.trees[i].root_rank == beacon.trees[i].root_rank;
+  }
+  if (!same_roots) {
+    entry->beacon.degree_rank = beacon.degree_rank;
+    entry->beacon.trees.assign(beacon.trees.begin(),
+                               beacon.trees.begin() + static_cast<ptrdiff_t>(n));
+    entry->tags.clear();
+    for (const TreeRecord& r : entry->beacon.trees) entry->tags.push_back(Tag(r.root));
+    entry->heard = true;
+    if (started_) Recompute(now);
+    return;
+  }
+  const std::vector<TreeRecord> before = std::move(entry->beacon.trees);
+  entry->beacon.trees.assign(beacon.trees.begin(),
+                             beacon.trees.begin() + static_cast<ptrdiff_t>(n));
+  std::vector<Tree> next = trees_;
+  bool any = false;
+  for (size_t i = 0; i < n; ++i) {
+    const TreeRecord& r = entry->beacon.trees[i];
+    const TreeRecord& old = before[i];
+    if (r == old) continue;
+    const std::optional<size_t> j = FindTree(entry->tags[i]);
+    if (!j || next[*j].mine.root != r.root) continue;
+    Tree& t = next[*j];
+    if (r.root != self_ && ((r.seq > t.mine.seq && r.root_rank != t.mine.root_rank) ||
+                            (r.seq == t.mine.seq && r.root_rank > t.mine.root_rank))) {
+      // The root's rank as of its newest refresh is not the one we know: the order of the
+      // trees (and which are kept) may change.
+      Recompute(now);
+      return;
+    }
+    if (r.seq > t.mine.seq && r.root != self_ && r.dist + 1 <= config_.tree_dist_max) {
+      t.mine.seq = r.seq;  // (other neighbours' records may be stale now)
+    } else if (r.dist == old.dist && r.parent == old.parent && r.height == old.height &&
+               r.up == old.up && (old.seq + 2 >= t.mine.seq || r.seq + 2 < t.mine.seq)) {
+      continue;  // a newer refresh number alone: nothing we derive changes
+    }
+    any = true;
+    if (!Evaluate(*j, t)) {
+      // No neighbour qualifies as its parent any more (its distances passed tree_dist_max):
+      // the tree may have to go, which only the full recomputation decides.
+      Recompute(now);
+      return;
+    }
+  }
+  if (any) Commit(now, std::move(next));
 }
 
-uint32_t TreeRoot::PeerDist(const NodeId& peer) const {
+uint32_t TreeRoot::PeerDist(size_t tree, const NodeId& peer) const {
+  const Tree& t = trees_[tree];
   const Entry* entry = Find(peer);
-  if (entry == nullptr || !entry->heard || entry->beacon.root != mine_.root ||
-      entry->beacon.seq + 2 < mine_.seq) {
-    return kFar;
-  }
-  return entry->beacon.dist;
+  if (entry == nullptr || !entry->heard) return kFar;
+  const TreeRecord* r = entry->Record(t.tag, tree);
+  if (r == nullptr || r->seq + 2 < t.mine.seq) return kFar;
+  return r->dist;
 }
 
-bool TreeRoot::IsTreeLink(const NodeId& peer) const {
-  if (peer == parent_ && !parent_.IsZero()) return true;
+bool TreeRoot::IsTreeLink(size_t tree, const NodeId& peer) const {
+  const Tree& t = trees_[tree];
+  if (peer == t.parent && !t.parent.IsZero()) return true;
   const Entry* entry = Find(peer);
-  return entry != nullptr && entry->heard && entry->beacon.parent &&
-         entry->beacon.root == mine_.root;
+  if (entry == nullptr || !entry->heard) return false;
+  const TreeRecord* r = entry->Record(t.tag, tree);
+  return r != nullptr && r->parent;
+}
+
+std::optional<bool> TreeRoot::TreeLinkOf(size_t tree, const NodeId& peer) const {
+  const Tree& t = trees_[tree];
+  if (peer == t.parent && !t.parent.IsZero()) return true;
+  const Entry* entry = Find(peer);
+  if (entry == nullptr || !entry->heard) return std::nullopt;
+  const TreeRecord* r = entry->Record(t.tag, tree);
+  if (r == nullptr) return std::nullopt;
+  return r->parent;
+}
+
+std::optional<size_t> TreeRoot::FindTree(uint64_t tag) const {
+  for (size_t i = 0; i < trees_.size(); ++i) {
+    if (trees_[i].tag == tag) return i;
+  }
+  return std::nullopt;
+}
+
+uint32_t TreeRoot::TreeEccentricity(size_t tree) const {
+  return std::max(trees_[tree].mine.height, trees_[tree].up);
+}
+
+size_t TreeRoot::BestTree() const {
+  size_t best = 0;
+  for (size_t i = 1; i < trees_.size(); ++i) {
+    if (std::tuple(TreeEccentricity(i), trees_[i].mine.dist) <
+        std::tuple(TreeEccentricity(best), trees_[best].mine.dist)) {
+      best = i;
+    }
+  }
+  return best;
 }
 
 bool TreeRoot::TakeParentChanged() {
@@ -115,122 +232,224 @@ void TreeRoot::Recompute(TimePoint now) {
   // halves; then how many neighbours rank about as high (a hub among hubs is central: measured
   // on 10,000-node graphs, the tree from such a root has eccentricity 4 where a random hub's
   // has 5, and last deliveries +0.9 hops over the source's eccentricity instead of +1.8).
-  const auto degree_rank = static_cast<uint32_t>(std::bit_width(entries_.size()));
+  const uint32_t degree_rank = static_cast<uint32_t>(std::bit_width(entries_.size()));
+  // Neighbours rank themselves by ours: a new degree rank goes out like any change.
+  const bool degree_changed = degree_rank != degree_rank_;
+  degree_rank_ = degree_rank;
   uint32_t hubs = 0;
   for (const Entry& e : entries_) {
-    if (e.heard && e.beacon.degree_rank + 1 >= degree_rank) ++hubs;
+    if (e.heard && e.beacon.degree_rank + 1 >= degree_rank_) ++hubs;
   }
-  own_rank_ = (degree_rank << 16) | std::min<uint32_t>(hubs, 0xffff);
+  own_rank_ = (degree_rank_ << 16) | std::min<uint32_t>(hubs, 0xffff);
 
-  // The best root any neighbour follows (highest rank, then id), among live ones in reach.
-  const Entry* best = nullptr;
+  // The candidate roots: this node, and every live root in reach a neighbour keeps, with the
+  // newest refresh number any neighbour knows and the highest rank seen with it. Neighbours
+  // mostly keep the same few roots: a linear search by tag is cheaper than sorting them all.
+  std::vector<Candidate>& candidates = scratch_;
+  candidates.clear();
+  candidates.push_back(Candidate{self_, Tag(self_), own_rank_, own_seq_});
   for (const Entry& e : entries_) {
-    if (!e.heard || e.beacon.root == self_ || e.beacon.dist + 1 > config_.tree_dist_max ||
-        IsDead(e.beacon.root, now)) {
-      continue;
-    }
-    if (best == nullptr || std::tie(e.beacon.root_rank, e.beacon.root) >
-                               std::tie(best->beacon.root_rank, best->beacon.root)) {
-      best = &e;
-    }
-  }
-  TreeBeacon next;
-  NodeId parent;
-  if (best == nullptr ||
-      std::tie(best->beacon.root_rank, best->beacon.root) < std::tie(own_rank_, self_)) {
-    next = TreeBeacon{self_, own_rank_, own_seq_, 0, false, degree_rank};
-  } else {
-    const NodeId root = best->beacon.root;
-    uint64_t seq = 0;
-    uint32_t rank = 0;
-    for (const Entry& e : entries_) {
-      if (e.heard && e.beacon.root == root && e.beacon.dist + 1 <= config_.tree_dist_max &&
-          e.beacon.seq >= seq) {
-        seq = e.beacon.seq;
-        rank = std::max(rank, e.beacon.root_rank);
+    if (!e.heard) continue;
+    for (size_t i = 0; i < e.tags.size(); ++i) {
+      const TreeRecord& r = e.beacon.trees[i];
+      if (r.dist + 1 > config_.tree_dist_max) continue;
+      // Neighbours list the same roots in much the same order: try the same place first.
+      auto c = candidates.begin() + static_cast<ptrdiff_t>(std::min(i + 1, candidates.size()));
+      if (c == candidates.end() || c->tag != e.tags[i] || c->root != r.root) {
+        c = std::find_if(candidates.begin(), candidates.end(), [&](const Candidate& c) {
+          return c.tag == e.tags[i] && c.root == r.root;
+        });
+      }
+      if (c == candidates.end()) {
+        candidates.push_back(Candidate{r.root, e.tags[i], r.root_rank, r.seq});
+      } else if (c != candidates.begin()) {  // (our own record is ours to say)
+        if (r.seq > c->seq) {
+          c->seq = r.seq;
+          c->rank = r.root_rank;
+        } else if (r.seq == c->seq) {
+          c->rank = std::max(c->rank, r.root_rank);
+        }
       }
     }
-    // Parent: the least distance among neighbours that are not stale, then the lighter link.
-    const Entry* up = nullptr;
-    uint64_t up_hash = 0;
-    for (const Entry& e : entries_) {
-      if (!e.heard || e.beacon.root != root || e.beacon.seq + 2 < seq ||
-          e.beacon.dist + 1 > config_.tree_dist_max) {
-        continue;
-      }
-      if (up != nullptr && e.beacon.dist > up->beacon.dist) continue;
-      const uint64_t hash = LinkHash(self_, e.peer);
-      if (up == nullptr || e.beacon.dist < up->beacon.dist || hash < up_hash) {
-        up = &e;
-        up_hash = hash;
+  }
+  std::erase_if(candidates, [&](const Candidate& c) { return IsDead(c.root, now); });
+  // The best tree_count by (rank, id).
+  const size_t keep = std::min<size_t>(config_.tree_count, candidates.size());
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<ptrdiff_t>(keep),
+                    candidates.end(), [](const Candidate& a, const Candidate& b) {
+                      return std::tie(a.rank, a.root) > std::tie(b.rank, b.root);
+                    });
+  candidates.resize(keep);
+
+  std::vector<Tree> next(keep);
+  for (size_t j = 0; j < keep; ++j) {
+    next[j].tag = candidates[j].tag;
+    next[j].mine.root = candidates[j].root;
+    next[j].mine.root_rank = candidates[j].rank;
+    next[j].mine.seq = candidates[j].seq;
+    [[maybe_unused]] const bool ok = Evaluate(j, next[j]);
+    assert(ok);  // the record that carried the tree's refresh number qualifies
+  }
+  Commit(now, std::move(next), degree_changed);
+}
+
+bool TreeRoot::Evaluate(size_t hint, Tree& t) const {
+  // Parent: the least distance among neighbours whose record is not stale, then the lighter
+  // link. Height: 1 + the tallest child's (children: neighbours that say we are their parent).
+  const bool root = t.mine.root == self_;
+  const Entry* up = nullptr;
+  const TreeRecord* up_record = nullptr;
+  uint32_t tallest = 0;
+  uint32_t second = 0;
+  NodeId tallest_child;
+  for (const Entry& e : entries_) {
+    if (!e.heard) continue;
+    const TreeRecord* r = e.Record(t.tag, hint);
+    if (r == nullptr || r->seq + 2 < t.mine.seq) continue;
+    if (r->parent) {
+      const uint32_t h = std::min(r->height + 1, kHeightMax);
+      if (h > tallest) {
+        second = tallest;
+        tallest = h;
+        tallest_child = e.peer;
+      } else if (h > second) {
+        second = h;
       }
     }
-    assert(up != nullptr);  // the entry that carried `seq` qualifies
-    next = TreeBeacon{root, rank, seq, up->beacon.dist + 1, false, degree_rank};
-    parent = up->peer;
+    if (root || r->dist + 1 > config_.tree_dist_max) continue;
+    if (up == nullptr || r->dist < up_record->dist ||
+        (r->dist == up_record->dist && e.link_hash < up->link_hash)) {
+      up = &e;
+      up_record = r;
+    }
   }
-  if (next.root != mine_.root) {
-    ++counters_.root_changes;
-    root_fresh_at_ = now;
-    // A node that becomes its own root (any time: a neighbour went down) refreshes a period on.
-    if (next.root == self_) next_refresh_at_ = now + config_.tree_refresh_period;
-  } else if (next.seq > mine_.seq) {
-    root_fresh_at_ = now;
+  t.mine.height = tallest;
+  t.tallest_child = tallest_child;
+  t.second_height = second;
+  if (root) {
+    t.mine.dist = 0;
+    t.parent = NodeId{};
+    t.up = 0;
+    return true;
   }
-  if (parent != parent_) {
-    parent_ = parent;
+  if (up == nullptr) return false;
+  t.mine.dist = up_record->dist + 1;
+  t.parent = up->peer;
+  t.up = up_record->up;
+  return true;
+}
+
+void TreeRoot::Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anyway) {
+  for (Tree& t : next) {
+    // Liveness: the tree's refresh number grew, or the tree is new here.
+    t.fresh_at = now;
+    for (const Tree& old : trees_) {
+      if (old.mine.root == t.mine.root) {
+        if (t.mine.seq <= old.mine.seq) t.fresh_at = old.fresh_at;
+        break;
+      }
+    }
+  }
+  assert(!next.empty());  // this node is always a candidate
+
+  if (next.front().mine.root != trees_.front().mine.root) ++counters_.root_changes;
+  if (next.front().parent != trees_.front().parent) {
     parent_changed_ = true;
     ++counters_.parent_changes;
-    changed_ = true;  // the old and the new parent must hear it
-    Coalesce(now);
   }
-  if (!(next == mine_)) {
-    mine_ = next;
+  // A node that starts to root a tree (any time: a neighbour went down) refreshes a period on.
+  const bool was_root = RootsAnyTree();
+  // Urgent: a root, rank, distance or parent changed (a parent change too: the old and the new
+  // parent must hear it). Not: refresh numbers only.
+  bool changed = next.size() != trees_.size() || urgent_anyway;
+  bool urgent = changed;
+  for (size_t i = 0; !urgent && i < next.size(); ++i) {
+    const TreeRecord& a = next[i].mine;
+    const TreeRecord& b = trees_[i].mine;
+    urgent = a.root != b.root || a.root_rank != b.root_rank || a.dist != b.dist ||
+             next[i].parent != trees_[i].parent;
+    changed = changed || urgent || a.seq != b.seq || a.height != b.height ||
+              next[i].up != trees_[i].up || next[i].second_height != trees_[i].second_height ||
+              next[i].tallest_child != trees_[i].tallest_child;
+  }
+  trees_ = std::move(next);
+  expiry_at_ = TimePoint::Max();
+  for (const Tree& t : trees_) {
+    if (t.mine.root != self_)
+      expiry_at_ = std::min(expiry_at_, t.fresh_at + config_.tree_root_timeout);
+  }
+  if (!was_root && RootsAnyTree()) next_refresh_at_ = NextRefresh(now);
+  if (changed) {
+    Schedule(now, urgent);
     changed_ = true;
-    Coalesce(now);
   }
 }
 
 void TreeRoot::OnTick(TimePoint now, Out& out) {
   if (!started_) {
     started_ = true;
-    next_refresh_at_ = now + config_.tree_refresh_period;
-    root_fresh_at_ = now;
+    next_refresh_at_ = NextRefresh(now);
     Recompute(now);
   }
   std::erase_if(dead_, [&](const DeadRoot& d) { return d.until <= now; });
-  if (!IsRoot() && now - root_fresh_at_ >= config_.tree_root_timeout) {
-    // The root's refresh number stopped growing: it is gone (or cut off). Its beacons still
-    // echo between the nodes that followed it, so it is ignored for a while.
+  bool expired = false;
+  for (const Tree& t : trees_) {
+    if (t.mine.root == self_ || now - t.fresh_at < config_.tree_root_timeout) continue;
+    // The root's refresh number stopped growing: it is gone (or cut off). Its beacons still echo
+    // between the nodes in its tree, so it is ignored for a while.
     ++counters_.roots_expired;
     if (dead_.size() >= kDeadRootsMax) dead_.erase(dead_.begin());
-    dead_.push_back(DeadRoot{mine_.root, now + config_.tree_root_timeout});
-    Recompute(now);
+    dead_.push_back(DeadRoot{t.mine.root, now + config_.tree_root_timeout});
+    expired = true;
   }
-  // (After the liveness check: a node that has just become its own root refreshes at once.)
-  if (IsRoot() && now >= next_refresh_at_) {
-    ++own_seq_;
-    next_refresh_at_ = now + config_.tree_refresh_period;
-    Recompute(now);
+  if (expired) Recompute(now);
+  // (After the liveness check: a node that has just come to root a tree refreshes at once.)
+  if (now >= next_refresh_at_) {
+    next_refresh_at_ = NextRefresh(now);
+    if (RootsAnyTree()) {
+      ++own_seq_;
+      Recompute(now);
+    }
   }
   if ((changed_ || owed_ > 0) && now >= next_round_at_) {
     for (Entry& e : entries_) {
       if (!changed_ && !e.owed) continue;
       e.owed = false;
       ++counters_.beacons_sent;
-      TreeBeacon beacon = mine_;
-      beacon.parent = e.peer == parent_;
-      out.push_back(Send{e.peer, beacon});
+      TreeBeacon beacon;
+      beacon.degree_rank = degree_rank_;
+      beacon.trees.reserve(trees_.size());
+      for (size_t j = 0; j < trees_.size(); ++j) {
+        const Tree& t = trees_[j];
+        TreeRecord r = t.mine;
+        r.parent = e.peer == t.parent;
+        r.up = 0;
+        if (const TreeRecord* theirs = e.heard ? e.Record(t.tag, j) : nullptr;
+            theirs != nullptr && theirs->parent) {
+          // A child: the farthest node outside its subtree is through us.
+          const uint32_t others = e.peer == t.tallest_child ? t.second_height : t.mine.height;
+          r.up = std::min(1 + std::max(t.up, others), kHeightMax);
+        }
+        beacon.trees.push_back(r);
+      }
+      out.push_back(Send{e.peer, std::move(beacon)});
     }
     owed_ = 0;
     changed_ = false;
-    next_round_at_ = now + config_.tree_update_min_interval;
+    last_round_at_ = now;
   }
+}
+
+TimePoint TreeRoot::NextRefresh(TimePoint now) const {
+  // On multiples of the period: roots that share a clock (the simulator; hosts in step) refresh
+  // at once, and their waves share beacon rounds.
+  const int64_t period = config_.tree_refresh_period.ns;
+  return TimePoint{(now.ns / period + 1) * period};
 }
 
 TimePoint TreeRoot::NextDeadline() const {
   if (!started_) return TimePoint{};
-  TimePoint next = IsRoot() ? next_refresh_at_ : root_fresh_at_ + config_.tree_root_timeout;
+  TimePoint next = std::min(next_refresh_at_, expiry_at_);
   if (changed_ || owed_ > 0) next = std::min(next, next_round_at_);
   return next;
 }

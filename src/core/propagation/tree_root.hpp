@@ -29,11 +29,27 @@
 //   than two refreshes is stale and is ignored. Distances above tree_dist_max are not accepted,
 //   which bounds counting to infinity.
 //
-// Bounded: one entry per active neighbour, at most kDeadRootsMax roots remembered as dead.
+// Several trees (tree_count, 8 by default). A tree from one root bounds a broadcast's path by
+// d(source, root) + the root's eccentricity, and on a scale-free graph a few peripheral nodes
+// make every hub's eccentricity one more than most nodes need: measured on 10,000-node graphs,
+// 15-20% of sources then had a node 3 hops beyond their own eccentricity. So a node keeps the
+// trees of the tree_count best-ranked roots at once (a k-best distance vector: each beacon
+// carries a record per tree, and a root ranked below the k-th a node knows is dropped there;
+// once ranks settle the same k roots are kept everywhere). A broadcast follows one tree, the
+// one whose root is nearest its origin (PacketMsg::tree names it): with 8 hub roots a source is
+// at most 2 hops from one of them in almost every case, and the share of sources 3 hops over fell
+// to ~0.1% (see docs/PROTOCOL.md, "The broadcast trees"). Still one tree per packet: no
+// redundant copies (with real latencies a redundant copy that arrives first often took more
+// hops, and it would then be the one forwarded).
+//
+// Bounded: one entry per active neighbour, each with at most TreeBeacon::kTreesMax records; at
+// most tree_count trees; at most kDeadRootsMax roots remembered as dead (the oldest forgotten).
 // REQUIRES: external synchronization. Inputs arrive through Propagation.
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -53,16 +69,18 @@ class TreeRoot {
  public:
   using Out = std::vector<std::variant<Send, Dial, Close, Deliver>>;
 
-  // A neighbour's distance when it follows another root or has not said: far beyond any real one.
+  // A neighbour's distance when it is not in the tree or has not said: far beyond any real one.
   static constexpr uint32_t kFar = 1024;
-  static constexpr size_t kDeadRootsMax = 16;
+  static constexpr size_t kDeadRootsMax = 2 * TreeBeacon::kTreesMax;
+  // Heights and eccentricities are capped here (the wire's bound on hop counts).
+  static constexpr uint32_t kHeightMax = 255;
 
   struct Counters {
     uint64_t beacons_sent = 0;
     uint64_t beacons_received = 0;
-    uint64_t root_changes = 0;    // the root this node follows changed
-    uint64_t parent_changes = 0;  // its parent changed
-    uint64_t roots_expired = 0;   // roots given up for silence
+    uint64_t root_changes = 0;    // the primary tree's root changed
+    uint64_t parent_changes = 0;  // the parent in the primary tree changed
+    uint64_t roots_expired = 0;   // roots given up for silence (any tree)
   };
 
   TreeRoot(const PropagationConfig& config, const NodeId& self);
@@ -70,24 +88,46 @@ class TreeRoot {
   void OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& beacon);
   void OnNeighbourUp(TimePoint now, const NodeId& peer);
   void OnNeighbourDown(TimePoint now, const NodeId& peer);
-  // Raises the refresh number (if this node is root), checks the root's liveness, then sends a
-  // round of beacons if one is due.
+  // Raises the refresh number (if this node roots a tree), checks the roots' liveness, then sends
+  // a round of beacons if one is due.
   void OnTick(TimePoint now, Out& out);
   TimePoint NextDeadline() const;
 
-  // This node's beacon (what it last computed).
-  const TreeBeacon& beacon() const { return mine_; }
-  bool IsRoot() const { return mine_.root == self_; }
+  // ---- the primary tree (the best-ranked root): Plumtree's eager links follow it ----
+  // This node's record in it (what it last computed).
+  const TreeRecord& beacon() const { return trees_.front().mine; }
+  bool IsRoot() const { return trees_.front().mine.root == self_; }
   // The neighbour one hop closer to the root; zero for the root itself.
-  const NodeId& parent() const { return parent_; }
-  // `peer`'s distance to this node's root, kFar if it follows another root or has not said.
-  uint32_t PeerDist(const NodeId& peer) const;
-  // Both ends follow the same root and know each other's distance (PeerDist is not kFar).
+  const NodeId& parent() const { return trees_.front().parent; }
+  // `peer`'s distance to the primary root, kFar if it is not in that tree or has not said.
+  uint32_t PeerDist(const NodeId& peer) const { return PeerDist(0, peer); }
+  // Both ends are in the primary tree and know each other's distance (PeerDist is not kFar).
   bool Settled(const NodeId& peer) const { return PeerDist(peer) != kFar; }
-  // The link to `peer` is in the tree: `peer` is our parent, or said we are its parent.
-  bool IsTreeLink(const NodeId& peer) const;
-  // Set when the parent changed since the last call (then cleared).
+  // The link to `peer` is in the primary tree: `peer` is our parent, or said we are its parent.
+  bool IsTreeLink(const NodeId& peer) const { return IsTreeLink(0, peer); }
+  // Set when the primary parent changed since the last call (then cleared).
   bool TakeParentChanged();
+
+  // ---- every tree, best-ranked root first (index 0 is the primary) ----
+  size_t tree_count() const { return trees_.size(); }
+  const TreeRecord& record(size_t tree) const { return trees_[tree].mine; }
+  const NodeId& parent(size_t tree) const { return trees_[tree].parent; }
+  uint32_t PeerDist(size_t tree, const NodeId& peer) const;
+  bool IsTreeLink(size_t tree, const NodeId& peer) const;
+  // Whether the link to `peer` is in `tree`, if known: not before `peer` has said where it sits
+  // in that tree (a new neighbour, or one that keeps other trees).
+  std::optional<bool> TreeLinkOf(size_t tree, const NodeId& peer) const;
+  // The tree whose root has this tag, if this node keeps it.
+  std::optional<size_t> FindTree(uint64_t tag) const;
+  // This node's eccentricity in a tree (hops to the farthest node along it): the larger of its
+  // subtree's height and the farthest node outside it, as its parent reports. 0 until known.
+  uint32_t TreeEccentricity(size_t tree) const;
+  // The tree for this node's own broadcasts: the least eccentricity in it (the hop count of the
+  // last delivery), then the nearest root, then the better rank.
+  size_t BestTree() const;
+  // A root's tag (what PacketMsg::tree carries): 64 bits of its id, never 0.
+  static uint64_t Tag(const NodeId& root);
+
   // The per-link tie-breaker, the same at both ends: a hash of the two ids (48 bits).
   static uint64_t LinkHash(const NodeId& a, const NodeId& b);
   const Counters& counters() const { return counters_; }
@@ -95,38 +135,75 @@ class TreeRoot {
  private:
   struct Entry {
     NodeId peer;
+    uint64_t link_hash = 0;  // LinkHash(self, peer)
     TreeBeacon beacon;
-    bool heard = false;  // a beacon came since the link is up
-    bool owed = true;    // has not been sent our beacon since the link came up
+    std::vector<uint64_t> tags;  // Tag(root) of each of beacon.trees, to find records fast
+    bool heard = false;          // a beacon came since the link is up
+    bool owed = true;            // has not been sent our beacon since the link came up
+    // The record of the tree whose root has tag `tag`, looked for at index `hint` first. (A tag
+    // is 64 bits of a root's id, itself a hash: two roots share one only by a 2^-64 chance, or
+    // by grinding 2^64 keys.)
+    const TreeRecord* Record(uint64_t tag, size_t hint) const;
+  };
+  struct Tree {
+    TreeRecord mine;   // parent flag and up unused; height: this node's subtree's
+    uint64_t tag = 0;  // Tag(mine.root)
+    NodeId parent;
+    uint32_t up = 0;  // hops to the farthest node outside this node's subtree (the parent says)
+    // The tallest child (its height + 1 is mine.height) and the second tallest's height + 1:
+    // what each child is told about the rest of the tree.
+    NodeId tallest_child;
+    uint32_t second_height = 0;
+    // When the root's refresh number last grew (or the tree was adopted).
+    TimePoint fresh_at;
   };
   struct DeadRoot {
     NodeId root;
     TimePoint until;
   };
+  struct Candidate {
+    NodeId root;
+    uint64_t tag;
+    uint32_t rank;
+    uint64_t seq;
+  };
 
   Entry* Find(const NodeId& peer);
   const Entry* Find(const NodeId& peer) const;
   bool IsDead(const NodeId& root, TimePoint now) const;
-  // Recomputes root, distance and parent from the entries; marks a round due on any change.
+  bool RootsAnyTree() const;
+  // Recomputes the trees (roots, distances, parents) from the entries; marks a round due on any
+  // change.
   void Recompute(TimePoint now);
-  // A round is due: not before the last one's interval has passed, and not at `now` itself.
-  void Coalesce(TimePoint now);
+  // Sets t's parent, distance, height and up from the entries (`hint`: where neighbours likely
+  // list the tree). False if no neighbour qualifies as the parent (t is then unchanged but for
+  // its height).
+  bool Evaluate(size_t hint, Tree& t) const;
+  // Takes `next` as the trees: liveness times, counters, and a round if anything changed.
+  // (`urgent_anyway`: something else the beacons carry changed.)
+  void Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anyway = false);
+  // A round is due (urgent: within a millisecond; else within a tenth of a refresh period), not
+  // before the last one's interval has passed, and not at `now` itself.
+  void Schedule(TimePoint now, bool urgent);
+  // The next refresh time after `now`.
+  TimePoint NextRefresh(TimePoint now) const;
 
   const PropagationConfig& config_;
   NodeId self_;
   uint32_t own_rank_ = 0;
+  uint32_t degree_rank_ = 0;
   uint64_t own_seq_ = 1;
-  TreeBeacon mine_;
-  NodeId parent_;
+  std::vector<Tree> trees_;  // never empty: at least this node's own
   bool parent_changed_ = false;
-  // When the followed root's refresh number last grew (or the root was adopted).
-  TimePoint root_fresh_at_;
   TimePoint next_refresh_at_;
-  std::vector<Entry> entries_;  // sorted by peer; one per active neighbour
+  TimePoint expiry_at_ = TimePoint::Max();  // the earliest tree's fresh_at + tree_root_timeout
+  std::vector<Entry> entries_;              // sorted by peer; one per active neighbour
   std::vector<DeadRoot> dead_;
-  bool changed_ = false;  // mine_ changed since the last round
-  uint32_t owed_ = 0;     // entries with `owed` set
+  std::vector<Candidate> scratch_;  // Recompute's, kept to save allocations
+  bool changed_ = false;            // a record changed since the last round
+  uint32_t owed_ = 0;               // entries with `owed` set
   TimePoint next_round_at_;
+  TimePoint last_round_at_{std::numeric_limits<int64_t>::min() / 2};  // long ago at first
   bool started_ = false;
   Counters counters_;
 };

@@ -1,5 +1,6 @@
-// Tests of the broadcast tree's root election and distances: TreeRoots wired into fixed and
-// random graphs, exchanging beacons with a fixed one-step delay in virtual time.
+// Tests of the broadcast trees' root election, distances, heights and eccentricities: TreeRoots
+// wired into fixed and random graphs, exchanging beacons with a fixed one-step delay in virtual
+// time.
 #include "core/propagation/tree_root.hpp"
 
 #include <gtest/gtest.h>
@@ -25,11 +26,41 @@ NodeId IdOf(size_t i, uint64_t salt = 0) {
   return id;
 }
 
+// Hop distances from `root` over the links `adj` (UINT32_MAX where unreachable).
+std::vector<uint32_t> BfsOver(const std::vector<std::vector<size_t>>& adj, size_t root) {
+  std::vector<uint32_t> dist(adj.size(), UINT32_MAX);
+  std::deque<size_t> queue{root};
+  dist[root] = 0;
+  while (!queue.empty()) {
+    const size_t v = queue.front();
+    queue.pop_front();
+    for (size_t u : adj[v]) {
+      if (dist[u] == UINT32_MAX) {
+        dist[u] = dist[v] + 1;
+        queue.push_back(u);
+      }
+    }
+  }
+  return dist;
+}
+
+// A beacon with one tree's record.
+TreeBeacon One(const NodeId& root, uint32_t rank, uint64_t seq, uint32_t dist, bool parent = false,
+               uint32_t degree_rank = 0) {
+  TreeBeacon beacon;
+  beacon.trees.push_back(TreeRecord{root, rank, seq, dist, parent});
+  beacon.degree_rank = degree_rank;
+  return beacon;
+}
+
 class Net {
  public:
-  explicit Net(size_t n, uint64_t salt = 0) : adj_(n), alive_(n, true) {
+  Net(const Net&) = delete;
+  Net& operator=(const Net&) = delete;
+  explicit Net(size_t n, uint64_t salt = 0, uint32_t tree_count = 8) : adj_(n), alive_(n, true) {
     config_.tree_refresh_period = Seconds(5);
     config_.tree_root_timeout = Seconds(20);
+    config_.tree_count = tree_count;
     for (size_t i = 0; i < n; ++i) {
       ids_.push_back(IdOf(i, salt));
       nodes_.emplace_back(config_, ids_.back());
@@ -83,38 +114,44 @@ class Net {
   }
 
   // Hop distances from `root` over live nodes.
-  std::vector<uint32_t> Bfs(size_t root) const {
-    std::vector<uint32_t> dist(nodes_.size(), UINT32_MAX);
-    std::deque<size_t> queue{root};
-    dist[root] = 0;
-    while (!queue.empty()) {
-      const size_t v = queue.front();
-      queue.pop_front();
-      for (size_t u : adj_[v]) {
-        if (dist[u] == UINT32_MAX) {
-          dist[u] = dist[v] + 1;
-          queue.push_back(u);
-        }
-      }
-    }
-    return dist;
-  }
+  std::vector<uint32_t> Bfs(size_t root) const { return BfsOver(adj_, root); }
 
-  // The live node with the highest (rank, id): rank = (bit_width(degree), neighbours whose
+  // The live nodes by descending (rank, id): rank = (bit_width(degree), neighbours whose
   // bit_width(degree) is at least one less).
-  size_t ExpectedRoot() const {
+  std::vector<size_t> RankOrder() const {
     auto rank = [&](size_t i) {
       const size_t own = std::bit_width(adj_[i].size());
       size_t hubs = 0;
       for (size_t u : adj_[i]) hubs += std::bit_width(adj_[u].size()) + 1 >= own ? 1 : 0;
       return std::make_tuple(own, hubs, ids_[i]);
     };
-    size_t best = SIZE_MAX;
+    std::vector<size_t> order;
     for (size_t i = 0; i < nodes_.size(); ++i) {
-      if (!alive_[i]) continue;
-      if (best == SIZE_MAX || rank(i) > rank(best)) best = i;
+      if (alive_[i]) order.push_back(i);
     }
-    return best;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rank(a) > rank(b); });
+    return order;
+  }
+  size_t ExpectedRoot() const { return RankOrder().front(); }
+
+  // Every live node's eccentricity in the tree `tree` as its nodes' parent links make it (BFS
+  // over those links alone).
+  std::vector<uint32_t> TreeEccentricities(size_t tree) const {
+    std::vector<std::vector<size_t>> links(nodes_.size());
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (!alive_[i] || nodes_[i].parent(tree).IsZero()) continue;
+      const size_t p = Index(nodes_[i].parent(tree));
+      links[i].push_back(p);
+      links[p].push_back(i);
+    }
+    std::vector<uint32_t> ecc(nodes_.size(), 0);
+    for (size_t s = 0; s < nodes_.size(); ++s) {
+      if (!alive_[s]) continue;
+      for (uint32_t d : BfsOver(links, s)) {
+        if (d != UINT32_MAX) ecc[s] = std::max(ecc[s], d);
+      }
+    }
+    return ecc;
   }
 
   // Every live node follows `root` at its BFS distance, through a parent one hop closer.
@@ -171,6 +208,13 @@ void GrowScaleFree(Net& net, size_t m, uint64_t seed) {
   }
 }
 
+// Grows `net` scale-free (m = 2) and runs it for `run`. (A Net is not returned by value: its
+// TreeRoots refer to its config.)
+void GrowAndRun(Net& net, uint64_t seed, Duration run) {
+  GrowScaleFree(net, 2, seed);
+  net.Run(run);
+}
+
 TEST(TreeRootTest, AStarElectsItsHubAndEveryLeafSitsOneHopBelow) {
   Net net(6);
   for (size_t i = 1; i < 6; ++i) net.Link(0, i);
@@ -190,8 +234,7 @@ TEST(TreeRootTest, ScaleFreeGraphsConvergeToAShortestPathTreeFromTheTopRankedNod
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     SCOPED_TRACE(seed);
     Net net(300, seed);
-    GrowScaleFree(net, 2, seed);
-    net.Run(Seconds(5));
+    GrowAndRun(net, seed, Seconds(5));
     net.ExpectShortestPathTree(net.ExpectedRoot());
   }
 }
@@ -256,6 +299,18 @@ TEST(TreeRootTest, ADeadRootIsReplacedAndDistancesFollowTheSurvivors) {
   const size_t next = net.ExpectedRoot();
   ASSERT_NE(next, root);
   net.ExpectShortestPathTree(next);
+  // Every other tree too: the eight best-ranked survivors, at their distances.
+  const std::vector<size_t> order = net.RankOrder();
+  for (size_t j = 0; j < 8; ++j) {
+    const std::vector<uint32_t> dist = net.Bfs(order[j]);
+    for (size_t i = 0; i < net.size(); ++i) {
+      if (i == root) continue;
+      ASSERT_EQ(net.node(i).record(j).root, net.id(order[j]))
+          << "node " << i << " tree " << j << " kept " << net.node(i).tree_count() << " index "
+          << net.Index(net.node(i).record(j).root) << " expected " << order[j] << " dead " << root;
+      ASSERT_EQ(net.node(i).record(j).dist, dist[i]) << "node " << i << " tree " << j;
+    }
+  }
 }
 
 TEST(TreeRootTest, ASilentRootIsGivenUpAfterTheRootTimeout) {
@@ -267,21 +322,21 @@ TEST(TreeRootTest, ASilentRootIsGivenUpAfterTheRootTimeout) {
   tree.OnTick(TimePoint{}, out);
   // The peer follows a root of rank 5 (a hub we do not see), and keeps saying so, never with a
   // newer refresh number: the root is gone, the peer only echoes it.
-  tree.OnBeacon(TimePoint{}, peer, TreeBeacon{root, 5u << 16, 7, 1});
+  tree.OnBeacon(TimePoint{}, peer, One(root, 5u << 16, 7, 1));
   ASSERT_EQ(tree.beacon().root, root);
   EXPECT_EQ(tree.beacon().dist, 2u);
   EXPECT_EQ(tree.parent(), peer);
   const TimePoint late{(config.tree_root_timeout + Seconds(1)).ns};
-  tree.OnBeacon(late, peer, TreeBeacon{root, 5u << 16, 7, 1});
+  tree.OnBeacon(late, peer, One(root, 5u << 16, 7, 1));
   tree.OnTick(late, out);
   EXPECT_EQ(tree.counters().roots_expired, 1u);
   EXPECT_TRUE(tree.IsRoot());
   // Still ignored while it is remembered as dead, accepted again with a newer number later.
-  tree.OnBeacon(late, peer, TreeBeacon{root, 5u << 16, 7, 1});
+  tree.OnBeacon(late, peer, One(root, 5u << 16, 7, 1));
   EXPECT_TRUE(tree.IsRoot());
   const TimePoint later = late + config.tree_root_timeout + Seconds(1);
   tree.OnTick(later, out);
-  tree.OnBeacon(later, peer, TreeBeacon{root, 5u << 16, 8, 1});
+  tree.OnBeacon(later, peer, One(root, 5u << 16, 8, 1));
   EXPECT_EQ(tree.beacon().root, root);
 }
 
@@ -294,15 +349,17 @@ TEST(TreeRootTest, ARestartedRootContinuesAboveItsOldRefreshNumbers) {
   tree.OnTick(TimePoint{}, out);
   ASSERT_TRUE(tree.IsRoot());  // it has heard no other candidate
   // The peer still echoes our previous life's beacon, numbered 50.
-  tree.OnBeacon(TimePoint{}, peer, TreeBeacon{self, 1, 50, 1});
+  tree.OnBeacon(TimePoint{}, peer, One(self, 1, 50, 1));
   EXPECT_TRUE(tree.IsRoot());
   EXPECT_GT(tree.beacon().seq, 50u);
   out.clear();
-  tree.OnTick(TimePoint{Seconds(10).ns}, out);  // the refresh
-  tree.OnTick(tree.NextDeadline(), out);        // its round of beacons
+  tree.OnTick(TimePoint{Seconds(10).ns}, out);  // the refresh, and the round owed the new peer
   EXPECT_GT(tree.beacon().seq, 51u);
   ASSERT_FALSE(out.empty());
-  EXPECT_EQ(std::get<TreeBeacon>(std::get<Send>(out.back()).message).seq, tree.beacon().seq);
+  const TreeBeacon& sent = std::get<TreeBeacon>(std::get<Send>(out.back()).message);
+  ASSERT_FALSE(sent.trees.empty());
+  EXPECT_EQ(sent.trees.front().root, self);
+  EXPECT_EQ(sent.trees.front().seq, tree.beacon().seq);
 }
 
 TEST(TreeRootTest, BeaconsGoOutOnlyOnChangeAndToNewNeighbours) {
@@ -316,11 +373,93 @@ TEST(TreeRootTest, BeaconsGoOutOnlyOnChangeAndToNewNeighbours) {
   uint64_t later = 0;
   for (size_t i = 0; i < 3; ++i) later += net.node(i).counters().beacons_sent;
   EXPECT_EQ(sent, later);
-  net.Run(Seconds(5));  // a refresh reaches everyone: one more beacon per link end at most
+  // A refresh reaches everyone: each node roots a tree here, and the three roots refresh at the
+  // same time (on multiples of the period), so their waves mostly share rounds: at most one
+  // more beacon per link end and tree.
+  net.Run(Seconds(5));
   uint64_t refreshed = 0;
   for (size_t i = 0; i < 3; ++i) refreshed += net.node(i).counters().beacons_sent;
   EXPECT_GT(refreshed, later);
-  EXPECT_LE(refreshed - later, 4u * 2);
+  EXPECT_LE(refreshed - later, 4u * 3);
+}
+
+// Several trees: every node keeps the tree_count best-ranked roots, each tree a shortest-path
+// tree whose links both ends know, and knows its own eccentricity in each (heights go up the
+// tree, the rest of the tree comes down from the parent) - what BestTree picks a broadcast's
+// tree by.
+TEST(TreeRootTest, EveryNodeKeepsTheBestRankedTreesAndKnowsItsEccentricityInEach) {
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    SCOPED_TRACE(seed);
+    Net net(300, seed);
+    GrowAndRun(net, seed, Seconds(12));
+    const std::vector<size_t> order = net.RankOrder();
+    for (size_t j = 0; j < 8; ++j) {
+      SCOPED_TRACE(j);
+      const size_t root = order[j];
+      const std::vector<uint32_t> dist = net.Bfs(root);
+      const std::vector<uint32_t> ecc = net.TreeEccentricities(j);
+      for (size_t i = 0; i < net.size(); ++i) {
+        const TreeRoot& t = net.node(i);
+        ASSERT_EQ(t.tree_count(), 8u);
+        ASSERT_EQ(t.record(j).root, net.id(root)) << "node " << i;
+        ASSERT_EQ(t.record(j).dist, dist[i]) << "node " << i;
+        if (i != root) {
+          const size_t p = net.Index(t.parent(j));
+          ASSERT_LT(p, net.size());
+          EXPECT_EQ(dist[p] + 1, dist[i]);
+          EXPECT_TRUE(t.IsTreeLink(j, net.id(p)));
+          EXPECT_TRUE(net.node(p).IsTreeLink(j, net.id(i)));
+          EXPECT_EQ(t.PeerDist(j, net.id(p)), dist[p]);
+        }
+        EXPECT_EQ(t.TreeEccentricity(j), ecc[i]) << "node " << i;
+      }
+    }
+    for (size_t i = 0; i < net.size(); ++i) {
+      const TreeRoot& t = net.node(i);
+      uint32_t least = UINT32_MAX;
+      for (size_t j = 0; j < t.tree_count(); ++j) least = std::min(least, t.TreeEccentricity(j));
+      EXPECT_EQ(t.TreeEccentricity(t.BestTree()), least) << "node " << i;
+      EXPECT_LE(least, t.TreeEccentricity(0));
+      EXPECT_EQ(t.FindTree(TreeRoot::Tag(t.record(t.BestTree()).root)), t.BestTree());
+    }
+  }
+}
+
+TEST(TreeRootTest, OneTreeWhenTreeCountIsOne) {
+  Net net(200, 6, 1);
+  GrowScaleFree(net, 3, 6);
+  net.Run(Seconds(5));
+  net.ExpectShortestPathTree(net.ExpectedRoot());
+  for (size_t i = 0; i < net.size(); ++i) {
+    ASSERT_EQ(net.node(i).tree_count(), 1u);
+    EXPECT_EQ(net.node(i).BestTree(), 0u);
+  }
+}
+
+// A record for a root we do not keep, or from a stranger, changes nothing; an unknown tag finds
+// no tree.
+TEST(TreeRootTest, FindTreeKnowsOnlyTheTreesKept) {
+  PropagationConfig config;
+  config.tree_count = 2;
+  const NodeId self = IdOf(1), peer = IdOf(2);
+  TreeRoot tree(config, self);
+  TreeRoot::Out out;
+  tree.OnNeighbourUp(TimePoint{}, peer);
+  tree.OnTick(TimePoint{}, out);
+  TreeBeacon beacon;
+  for (size_t r = 0; r < 3; ++r) {
+    beacon.trees.push_back(TreeRecord{IdOf(10 + r), static_cast<uint32_t>(9 - r) << 16, 1, 1});
+  }
+  tree.OnBeacon(TimePoint{}, peer, beacon);
+  tree.OnBeacon(TimePoint{}, IdOf(3), One(IdOf(20), 15u << 16, 1, 1));  // not a neighbour
+  ASSERT_EQ(tree.tree_count(), 2u);
+  EXPECT_EQ(tree.record(0).root, IdOf(10));
+  EXPECT_EQ(tree.record(1).root, IdOf(11));
+  EXPECT_EQ(tree.FindTree(TreeRoot::Tag(IdOf(11))), 1u);
+  EXPECT_FALSE(tree.FindTree(TreeRoot::Tag(IdOf(12))).has_value());
+  EXPECT_FALSE(tree.FindTree(TreeRoot::Tag(IdOf(20))).has_value());
+  EXPECT_FALSE(tree.FindTree(TreeRoot::Tag(self)).has_value());
+  EXPECT_NE(TreeRoot::Tag(NodeId{}), 0u);  // 0 means "no tree" on the wire
 }
 
 }  // namespace
