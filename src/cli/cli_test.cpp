@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #ifndef MYCO_BINARY
@@ -148,6 +151,221 @@ TEST(CliTest, GrowPlotsSvg) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(ReadFile(svg).find("<svg"), std::string::npos);
   std::remove(svg.c_str());
+}
+
+// ---- --export and --csv of the other simulate commands ----
+
+// A topology as written by --export: node names and undirected edges (smaller name first).
+struct Topology {
+  std::set<std::string> nodes;
+  std::set<std::pair<std::string, std::string>> edges;
+  size_t edge_lines = 0;  // edges as listed, duplicates included
+};
+
+std::pair<std::string, std::string> Ordered(std::string a, std::string b) {
+  if (b < a) std::swap(a, b);
+  return {a, b};
+}
+
+// An edge list: one "a b" line per edge. Names only appear through their edges.
+Topology ReadEdgeList(const std::string& path) {
+  Topology t;
+  std::istringstream in(ReadFile(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string a, b, extra;
+    EXPECT_TRUE(fields >> a >> b) << line;
+    EXPECT_FALSE(fields >> extra) << line;
+    EXPECT_NE(a, b) << line;
+    t.nodes.insert(a);
+    t.nodes.insert(b);
+    t.edges.insert(Ordered(a, b));
+    ++t.edge_lines;
+  }
+  return t;
+}
+
+// The value of attribute `name` in the XML `line`, or "" without it.
+std::string XmlAttribute(const std::string& line, const std::string& name) {
+  const std::string key = name + "=\"";
+  const size_t start = line.find(key);
+  if (start == std::string::npos) return "";
+  const size_t end = line.find('"', start + key.size());
+  return end == std::string::npos ? "" : line.substr(start + key.size(), end - start - key.size());
+}
+
+// GraphML as WriteGraphML writes it: one <node> or <edge> element per line.
+Topology ReadGraphMl(const std::string& path) {
+  Topology t;
+  const std::string text = ReadFile(path);
+  EXPECT_NE(text.find("<graphml"), std::string::npos) << text.substr(0, 200);
+  EXPECT_NE(text.find("</graphml>"), std::string::npos);
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("<node ") != std::string::npos) {
+      const std::string id = XmlAttribute(line, "id");
+      EXPECT_FALSE(id.empty()) << line;
+      EXPECT_TRUE(t.nodes.insert(id).second) << "node listed twice: " << line;
+    } else if (line.find("<edge ") != std::string::npos) {
+      const std::string a = XmlAttribute(line, "source");
+      const std::string b = XmlAttribute(line, "target");
+      EXPECT_TRUE(t.nodes.count(a) == 1 && t.nodes.count(b) == 1) << "unknown end: " << line;
+      t.edges.insert(Ordered(a, b));
+      ++t.edge_lines;
+    }
+  }
+  return t;
+}
+
+nlohmann::json ParseJsonLine(const std::string& line) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << line;
+  return j;
+}
+
+std::vector<nlohmann::json> JsonLines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(ParseJsonLine(line));
+  return lines;
+}
+
+// Runs `args` twice, with --export to an edge list and to GraphML, checks that the two files
+// hold the same simple graph and that exporting leaves stdout as it is without --export, and
+// returns the GraphML one (the only one that lists isolated nodes) with the JSON output.
+std::pair<Topology, std::string> ExportBoth(const std::string& args) {
+  SCOPED_TRACE("myco " + args);
+  const std::string edges_path = Scratch("topology.txt");
+  const std::string graphml_path = Scratch("topology.graphml");
+  const MycoRun plain = Myco(args);
+  const MycoRun edges = Myco(args + " --export '" + edges_path + "'");
+  const MycoRun graphml = Myco(args + " --export '" + graphml_path + "'");
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(edges.exit_code, 0) << edges.err;
+  EXPECT_EQ(graphml.exit_code, 0) << graphml.err;
+  EXPECT_EQ(edges.out, plain.out);
+  EXPECT_EQ(graphml.out, plain.out);
+  const Topology from_edges = ReadEdgeList(edges_path);
+  const Topology from_graphml = ReadGraphMl(graphml_path);
+  EXPECT_GT(from_graphml.edges.size(), 0u);
+  EXPECT_EQ(from_edges.edge_lines, from_edges.edges.size()) << "an edge listed twice";
+  EXPECT_EQ(from_graphml.edge_lines, from_graphml.edges.size()) << "an edge listed twice";
+  EXPECT_EQ(from_edges.edges, from_graphml.edges);
+  for (const std::string& name : from_edges.nodes) EXPECT_EQ(from_graphml.nodes.count(name), 1u);
+  std::remove(edges_path.c_str());
+  std::remove(graphml_path.c_str());
+  return {from_graphml, plain.out};
+}
+
+TEST(CliTest, BroadcastExportsTheFinalTopologyOfTheLiveNodes) {
+  // 20% of 30 nodes crash: the export holds the 24 live ones only.
+  const auto [topology, out] = ExportBoth(
+      "simulate broadcast --nodes 30 --messages 5 --mode plumtree --failure-rate 0.2 --seed 1 "
+      "--json --quiet");
+  const std::vector<nlohmann::json> lines = JsonLines(out);
+  ASSERT_EQ(lines.size(), 1u) << out;
+  EXPECT_EQ(lines[0]["crashed"], 6);
+  EXPECT_EQ(topology.nodes.size(), lines[0]["live_nodes"].get<size_t>());
+  EXPECT_EQ(topology.nodes.size(), 24u);
+}
+
+TEST(CliTest, BroadcastExportsOneTopologyPerMode) {
+  const std::string path = Scratch("modes.graphml");
+  const MycoRun run = Myco(
+      "simulate broadcast --nodes 20 --messages 3 --failure-rate 0.1 --seed 2 --json --quiet "
+      "--export '" +
+      path + "'");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<nlohmann::json> lines = JsonLines(run.out);
+  ASSERT_EQ(lines.size(), 3u) << run.out;
+  // Each mode ran on its own network and wrote it beside FILE, its name before the extension.
+  EXPECT_FALSE(std::ifstream(path).good()) << path;
+  for (const nlohmann::json& line : lines) {
+    const std::string mode = line["mode"].get<std::string>();
+    const std::string mode_path = Scratch("modes." + mode + ".graphml");
+    const Topology topology = ReadGraphMl(mode_path);
+    EXPECT_EQ(topology.nodes.size(), line["live_nodes"].get<size_t>()) << mode;
+    EXPECT_EQ(topology.nodes.size(), 18u) << mode;
+    EXPECT_GT(topology.edges.size(), 0u) << mode;
+    std::remove(mode_path.c_str());
+  }
+  // Without an extension the mode's name is appended; anything but .graphml is an edge list.
+  const std::string bare = Scratch("modes_edges");
+  ASSERT_EQ(
+      Myco("simulate broadcast --nodes 20 --messages 3 --seed 2 --quiet --export '" + bare + "'")
+          .exit_code,
+      0);
+  for (const char* mode : {"plumtree", "flood", "gossip"}) {
+    const std::string mode_path = bare + "." + mode;
+    EXPECT_GT(ReadEdgeList(mode_path).edges.size(), 0u) << mode_path;
+    std::remove(mode_path.c_str());
+  }
+}
+
+TEST(CliTest, BroadcastCsvHasOneLinePerBroadcastAndMode) {
+  const std::string csv = Scratch("broadcasts.csv");
+  const MycoRun all =
+      Myco("simulate broadcast --nodes 20 --messages 4 --seed 3 --quiet --csv '" + csv + "'");
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  std::string rows = ReadFile(csv);
+  EXPECT_EQ(rows.rfind("mode,broadcast,source,sent_at_s,priority,live_nodes,reached,", 0), 0u)
+      << rows;
+  EXPECT_EQ(LineCount(rows), 1u + 3u * 4u) << rows;  // header + 4 broadcasts × 3 modes
+  EXPECT_NE(rows.find("\nplumtree,3,"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("\nflood,0,"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("\ngossip,3,"), std::string::npos) << rows;
+
+  const MycoRun one = Myco(
+      "simulate broadcast --nodes 20 --messages 4 --mode flood --seed 3 "
+      "--quiet --json --csv '" +
+      csv + "'");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  rows = ReadFile(csv);
+  EXPECT_EQ(LineCount(rows), 1u + 4u) << rows;
+  EXPECT_EQ(rows.find("plumtree"), std::string::npos) << rows;
+  std::remove(csv.c_str());
+}
+
+TEST(CliTest, StressExportsTheFinalTopologyOfTheLiveNodes) {
+  const auto [topology, out] = ExportBoth(
+      "simulate stress --nodes 20 --messages 20 --failure-rate 0.2 --seed 1 --json --quiet");
+  const std::vector<nlohmann::json> lines = JsonLines(out);
+  ASSERT_EQ(lines.size(), 1u) << out;
+  EXPECT_EQ(lines[0]["crashed"], 4);
+  EXPECT_EQ(topology.nodes.size(), lines[0]["live"].get<size_t>());
+  EXPECT_EQ(topology.nodes.size(), 16u);
+}
+
+TEST(CliTest, DiscoveryExportsTheFinalTopology) {
+  const auto [topology, out] =
+      ExportBoth("simulate discovery --nodes 30 --queries 10 --seed 1 --json --quiet");
+  const std::vector<nlohmann::json> lines = JsonLines(out);
+  ASSERT_EQ(lines.size(), 1u) << out;
+  EXPECT_EQ(topology.nodes.size(), lines[0]["nodes"].get<size_t>());
+  EXPECT_EQ(topology.nodes.size(), 30u);
+}
+
+TEST(CliTest, SimulateOutputPathsAreCheckedBeforeTheRun) {
+  // In table mode these print their table after the run (broadcast its header before it), so
+  // an empty stdout shows the path was refused before anything ran.
+  const std::vector<std::string> args = {
+      "simulate broadcast --export /nonexistent/dir/x.txt",
+      "simulate broadcast --mode flood --export /nonexistent/dir/x.graphml",
+      "simulate broadcast --csv /nonexistent/dir/x.csv",
+      // With several modes FILE itself must not be a directory either.
+      "simulate broadcast --export '" + ::testing::TempDir() + "'",
+      "simulate stress --export /nonexistent/dir/x.txt",
+      "simulate discovery --export /nonexistent/dir/x.graphml",
+  };
+  for (const std::string& a : args) {
+    ExpectOneLineError(a, 1);
+    const MycoRun run = Myco(a);
+    EXPECT_EQ(run.out, "") << a;
+    EXPECT_NE(run.err.find("cannot write --"), std::string::npos) << run.err;
+  }
 }
 
 TEST(CliTest, BadInputIsOneLineAndNonZero) {

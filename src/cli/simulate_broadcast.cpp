@@ -1,6 +1,7 @@
 // `myco simulate broadcast`: the broadcast scenario (src/sim/broadcast_scenario.hpp) for one mode
 // or for Plumtree, flood and gossip side by side on the same grown network, as a table or JSON
-// lines, with an optional per-broadcast CSV. docs/SIMULATION.md explains the figures.
+// lines, with an optional per-broadcast CSV and topology export. docs/SIMULATION.md explains the
+// figures.
 //
 // Output contract: with --json, stdout is a pure function of the flags (byte-identical across
 // runs); wall time, events per second and memory go to stderr. The table view mixes both.
@@ -15,9 +16,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "metrics/graph_export.hpp"
 #include "sim/broadcast_scenario.hpp"
 
 namespace myco::cli {
@@ -45,6 +48,7 @@ struct BroadcastFlags {
   std::string optimization_threshold = "0";
   std::string fanout = "4";
   bool json = false;
+  std::string csv_path;
   std::string export_path;
   bool quiet = false;
 };
@@ -345,7 +349,7 @@ Status WriteRecords(const std::vector<BroadcastReport>& reports, const std::stri
   std::FILE* file = std::fopen(tmp.c_str(), "w");
   if (file == nullptr) {
     return MakeError(ErrorCode::kUnavailable,
-                     "cannot write --export file '" + path + "': " + std::strerror(errno));
+                     "cannot write --csv file '" + path + "': " + std::strerror(errno));
   }
   std::fputs(
       "mode,broadcast,source,sent_at_s,priority,live_nodes,reached,delivery_ratio,"
@@ -366,16 +370,27 @@ Status WriteRecords(const std::vector<BroadcastReport>& reports, const std::stri
   const bool failed = std::fflush(file) != 0 || std::ferror(file) != 0;
   if (std::fclose(file) != 0 || failed) {
     std::remove(tmp.c_str());
-    return MakeError(ErrorCode::kUnavailable, "cannot write --export file '" + path + "'");
+    return MakeError(ErrorCode::kUnavailable, "cannot write --csv file '" + path + "'");
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::remove(tmp.c_str());
     return MakeError(ErrorCode::kUnavailable,
-                     "cannot write --export file '" + path + "': " + ec.message());
+                     "cannot write --csv file '" + path + "': " + ec.message());
   }
   return Status::Ok();
+}
+
+// Where one mode's final topology goes. With one mode, FILE itself; with several (--mode all:
+// three runs, each ending with its own network) the mode's name goes before the extension, so
+// grow's rule still applies: topo.graphml -> topo.plumtree.graphml, edges -> edges.flood.
+std::string ExportPath(const std::string& path, BroadcastMode mode, bool several_modes) {
+  if (!several_modes) return path;
+  const std::filesystem::path p(path);
+  const std::string name =
+      p.stem().string() + "." + BroadcastModeName(mode) + p.extension().string();
+  return (p.parent_path() / name).string();
 }
 
 // ---- the command ----
@@ -405,8 +420,22 @@ class ProgressPrinter {
 int RunSimulateBroadcast(const BroadcastFlags& flags) {
   Result<Parsed> parsed = ToOptions(flags);
   if (!parsed.ok()) return PrintError(kExitUsage, parsed.error().message);
+  const bool several_modes = parsed->modes.size() > 1;
+  // Output paths are checked before the run: a typo should not cost a long simulation. FILE
+  // itself too with several modes, so that a directory is refused rather than filled with
+  // ".plumtree"-style files.
+  std::vector<std::pair<const char*, std::string>> outputs;
+  if (!flags.csv_path.empty()) outputs.emplace_back("--csv", flags.csv_path);
   if (!flags.export_path.empty()) {
-    if (Status s = CheckWritablePath("--export", flags.export_path); !s.ok()) {
+    outputs.emplace_back("--export", flags.export_path);
+    if (several_modes) {
+      for (const BroadcastMode mode : parsed->modes) {
+        outputs.emplace_back("--export", ExportPath(flags.export_path, mode, true));
+      }
+    }
+  }
+  for (const auto& [flag, path] : outputs) {
+    if (Status s = CheckWritablePath(flag, path); !s.ok()) {
       return PrintError(kExitRuntime, s.error().message);
     }
   }
@@ -448,12 +477,21 @@ int RunSimulateBroadcast(const BroadcastFlags& flags) {
     std::printf("peak RSS: %.1f MB\n", static_cast<double>(PeakRssBytes()) / 1e6);
     std::fflush(stdout);
   }
-  if (!flags.export_path.empty()) {
-    if (Status s = WriteRecords(reports, flags.export_path); !s.ok()) {
-      return PrintError(kExitRuntime, s.error().message);
+  int exit_code = kExitOk;
+  if (!flags.csv_path.empty()) {
+    if (Status s = WriteRecords(reports, flags.csv_path); !s.ok()) {
+      exit_code = PrintError(kExitRuntime, s.error().message);
     }
   }
-  return kExitOk;
+  if (!flags.export_path.empty()) {
+    for (const BroadcastReport& r : reports) {
+      const std::string path = ExportPath(flags.export_path, r.options.mode, several_modes);
+      if (Status s = WriteGraph(r.graph, r.names, path); !s.ok()) {
+        exit_code = PrintError(kExitRuntime, "--export: " + s.error().message);
+      }
+    }
+  }
+  return exit_code;
 }
 
 }  // namespace
@@ -494,7 +532,12 @@ void AddSimulateBroadcastCommand(CLI::App& simulate, CommandAction& action) {
          "Plumtree: swap tree links when an announcement is this many hops shorter", "HOPS");
   option("--fanout", flags->fanout, "Gossip: neighbours each packet is pushed to", "N");
   cmd->add_flag("--json", flags->json, "One JSON line per mode on stdout (deterministic)");
-  cmd->add_option("--export", flags->export_path, "Write one CSV line per broadcast to FILE")
+  cmd->add_option("--csv", flags->csv_path, "Write one CSV line per broadcast and mode to FILE")
+      ->type_name("FILE");
+  cmd->add_option("--export", flags->export_path,
+                  "Write the final topology of the live nodes (crashed ones left out): GraphML if "
+                  "FILE ends in .graphml, else an edge list; with several modes one file per "
+                  "mode, the mode's name before the extension")
       ->type_name("FILE");
   cmd->add_flag("-q,--quiet", flags->quiet, "No progress or timing lines on stderr");
   cmd->callback([flags, &action] { action = [flags] { return RunSimulateBroadcast(*flags); }; });

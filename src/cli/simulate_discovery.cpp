@@ -1,5 +1,6 @@
 // `myco simulate discovery`: how close to the nearest holder gradient discovery lands
-// (src/sim/discovery.hpp), as a table or one JSON object. docs/SIMULATION.md explains the figures.
+// (src/sim/discovery.hpp), as a table or one JSON object, with an optional export of the final
+// topology. docs/SIMULATION.md explains the figures.
 //
 // Output contract: with --json, stdout is a pure function of the flags (byte-identical across
 // runs with the same seed); wall time and memory go to stderr.
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "metrics/graph_export.hpp"
 #include "sim/discovery.hpp"
 
 namespace myco::cli {
@@ -32,6 +34,7 @@ struct DiscoveryFlags {
   std::string m = "3";
   std::string max_connections = "100";
   bool json = false;
+  std::string export_path;
   bool quiet = false;
 };
 
@@ -175,6 +178,12 @@ class ProgressPrinter {
 int RunSimulateDiscovery(const DiscoveryFlags& flags) {
   Result<DiscoveryOptions> options = ToOptions(flags);
   if (!options.ok()) return PrintError(kExitUsage, options.error().message);
+  // Checked before the run: a typo should not cost a long simulation.
+  if (!flags.export_path.empty()) {
+    if (Status s = CheckWritablePath("--export", flags.export_path); !s.ok()) {
+      return PrintError(kExitRuntime, s.error().message);
+    }
+  }
   ProgressPrinter printer(flags.quiet);
   const auto start = WallClock::now();
   Result<DiscoveryReport> report =
@@ -189,6 +198,11 @@ int RunSimulateDiscovery(const DiscoveryFlags& flags) {
     }
   } else {
     PrintTable(*report, wall_s);
+  }
+  if (!flags.export_path.empty()) {
+    if (Status s = WriteGraph(report->graph, report->names, flags.export_path); !s.ok()) {
+      return PrintError(kExitRuntime, "--export: " + s.error().message);
+    }
   }
   return kExitOk;
 }
@@ -225,6 +239,10 @@ void AddSimulateDiscoveryCommand(CLI::App& simulate, CommandAction& action) {
       ->type_name("N")
       ->capture_default_str();
   discovery->add_flag("--json", flags->json, "One JSON object on stdout (deterministic)");
+  discovery
+      ->add_option("--export", flags->export_path,
+                   "Write the final topology: GraphML if FILE ends in .graphml, else an edge list")
+      ->type_name("FILE");
   discovery->add_flag("-q,--quiet", flags->quiet, "No progress or timing lines on stderr");
   discovery->callback(
       [flags, &action] { action = [flags] { return RunSimulateDiscovery(*flags); }; });

@@ -1,5 +1,6 @@
 // `myco simulate stress`: the stress scenario (src/sim/stress.hpp) — a network under node failures
-// and doubled load — as a table or one JSON object. docs/SIMULATION.md explains every figure.
+// and doubled load — as a table or one JSON object, with an optional export of the final
+// topology. docs/SIMULATION.md explains every figure.
 //
 // Output contract: with --json, stdout is a pure function of the flags (byte-identical across
 // runs with the same seed); anything that depends on the machine (wall time, memory) goes to
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "metrics/graph_export.hpp"
 #include "sim/stress.hpp"
 
 namespace myco::cli {
@@ -40,6 +42,7 @@ struct StressFlags {
   std::string ack_timeout_ms = "2000";
   std::string retries = "3";
   bool json = false;
+  std::string export_path;
   bool quiet = false;
 };
 
@@ -364,6 +367,12 @@ class ProgressPrinter {
 int RunSimulateStress(const StressFlags& flags) {
   Result<StressOptions> options = ToOptions(flags);
   if (!options.ok()) return PrintError(kExitUsage, options.error().message);
+  // Checked before the run: a typo should not cost a long simulation.
+  if (!flags.export_path.empty()) {
+    if (Status s = CheckWritablePath("--export", flags.export_path); !s.ok()) {
+      return PrintError(kExitRuntime, s.error().message);
+    }
+  }
   ProgressPrinter printer(flags.quiet);
   const auto start = WallClock::now();
   Result<StressReport> report =
@@ -378,6 +387,11 @@ int RunSimulateStress(const StressFlags& flags) {
     }
   } else {
     PrintTable(*report, wall_s);
+  }
+  if (!flags.export_path.empty()) {
+    if (Status s = WriteGraph(report->graph, report->names, flags.export_path); !s.ok()) {
+      return PrintError(kExitRuntime, "--export: " + s.error().message);
+    }
   }
   return kExitOk;
 }
@@ -434,6 +448,11 @@ void AddSimulateStressCommand(CLI::App& simulate, CommandAction& action) {
       ->type_name("N")
       ->capture_default_str();
   stress->add_flag("--json", flags->json, "One JSON object on stdout (deterministic)");
+  stress
+      ->add_option("--export", flags->export_path,
+                   "Write the final topology of the live nodes (crashed ones left out): GraphML if "
+                   "FILE ends in .graphml, else an edge list")
+      ->type_name("FILE");
   stress->add_flag("-q,--quiet", flags->quiet, "No progress or timing lines on stderr");
   stress->callback([flags, &action] { action = [flags] { return RunSimulateStress(*flags); }; });
 }

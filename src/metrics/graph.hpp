@@ -42,6 +42,9 @@ class Graph {
   // Sorted ascending. Valid as long as the graph is alive and unmodified.
   std::span<const uint32_t> neighbours(uint32_t v) const;
 
+  // Same vertices, same edges (the CSR form is canonical, so member-wise equality is exact).
+  bool operator==(const Graph&) const = default;
+
  private:
   // offsets_[v]..offsets_[v+1] delimit v's list in adjacency_; size is n+1, so never empty.
   std::vector<uint64_t> offsets_ = {0};

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/propagation/config.hpp"
+#include "metrics/graph.hpp"
 #include "myco/result.hpp"
 #include "myco/time.hpp"
 
@@ -187,6 +188,10 @@ struct BroadcastReport {
   BroadcastTraffic traffic;
   BroadcastTotals totals;
   BroadcastTree tree;
+  // The active graph of the live nodes at the end of the run (crashed nodes left out), vertex v
+  // named names[v] ("seed-<i>" or "node-<index>"); for `--export`.
+  Graph graph;
+  std::vector<std::string> names;
 };
 
 enum class BroadcastPhase { kBuilding, kBroadcasting, kQuiet };

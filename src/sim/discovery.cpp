@@ -102,6 +102,8 @@ class DiscoveryRun {
     AdvanceTo(sim_.now() + options_.answer_wait);
     if (sim_.budget_exhausted()) return BudgetError();
     Summarize(report);
+    report.graph = sim_.ActiveGraph();
+    report.names = sim_.names();
     return report;
   }
 

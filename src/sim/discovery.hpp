@@ -21,12 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "metrics/graph.hpp"
 #include "myco/result.hpp"
 #include "myco/time.hpp"
 
 namespace myco {
-
-class Graph;
 
 struct DiscoveryOptions {
   static constexpr uint32_t kNodesMax = 1'000'000;
@@ -83,6 +82,11 @@ struct DiscoveryReport {
   uint64_t message_bytes = 0;
   double build_virtual_s = 0;
   double virtual_time_s = 0;
+
+  // The active graph at the end of the run, vertex v named names[v] ("seed-<i>" or
+  // "node-<index>"); for `--export`. No node crashes in this scenario, so every node is in it.
+  Graph graph;
+  std::vector<std::string> names;
 };
 
 // Passed to the progress callback at least every 100 ms of virtual time.

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/graph.hpp"
 #include "myco/result.hpp"
 #include "myco/time.hpp"
 
@@ -174,6 +175,10 @@ struct StressReport {
   std::optional<Degradation> degradation;  // with a baseline only
   RecoveryReport recovery;
   StressTotals totals;
+  // The active graph of the live nodes at the end of the run (crashed nodes left out), vertex v
+  // named names[v] ("seed-<i>" or "node-<index>"); for `--export`.
+  Graph graph;
+  std::vector<std::string> names;
 
   bool operator==(const StressReport&) const = default;
 };
