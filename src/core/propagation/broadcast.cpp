@@ -115,10 +115,11 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
         // Its duplicates never prune (OnDuplicate): it needs no heaviest link. A neighbour that
         // has not said where it sits in the tree (new, or keeping other trees for now) gets the
         // packet if the link is eager, as every link is at first.
+        size_t cursor = 0;  // peers_ and the tree's neighbours are both sorted by id
         for (PeerState& p : peers_) {
           if (p.id == from || p.id == body.id.origin) continue;
           const std::optional<bool> in_tree =
-              tree ? tree_->TreeLinkOf(*tree, p.id) : std::optional<bool>{};
+              tree ? tree_->TreeLinkOf(*tree, p.id, &cursor) : std::optional<bool>{};
           if (in_tree.value_or(p.eager)) {
             SendPayload(p.id, next, out);
           } else {

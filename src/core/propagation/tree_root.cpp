@@ -18,6 +18,7 @@ TreeRoot::TreeRoot(const PropagationConfig& config, const NodeId& self)
   own.mine.seq = own_seq_;
   own.tag = Tag(self_);
   trees_.push_back(own);
+  tags_[0] = own.tag;
 }
 
 uint64_t TreeRoot::LinkHash(const NodeId& a, const NodeId& b) {
@@ -42,13 +43,27 @@ uint64_t TreeRoot::Tag(const NodeId& root) {
   return tag == 0 ? 1 : tag;
 }
 
-const TreeRecord* TreeRoot::Entry::Record(uint64_t tag, size_t hint) const {
+int TreeRoot::Entry::Index(uint64_t tag, size_t hint) const {
   // Neighbours list the trees in much the same order as we do: look at the same place first.
-  if (hint < tags.size() && tags[hint] == tag) return &beacon.trees[hint];
-  for (size_t i = 0; i < tags.size(); ++i) {
-    if (tags[i] == tag) return &beacon.trees[i];
+  if (hint < count && tags[hint] == tag) return static_cast<int>(hint);
+  for (size_t i = 0; i < count; ++i) {
+    if (tags[i] == tag) return static_cast<int>(i);
   }
-  return nullptr;
+  return -1;
+}
+
+const TreeRecord* TreeRoot::Entry::Record(uint64_t tag, size_t hint) const {
+  const int i = Index(tag, hint);
+  return i < 0 ? nullptr : &beacon.trees[static_cast<size_t>(i)];
+}
+
+void TreeRoot::Entry::Index() {
+  count = static_cast<uint8_t>(beacon.trees.size());
+  parent_bits = 0;
+  for (size_t i = 0; i < count; ++i) {
+    tags[i] = Tag(beacon.trees[i].root);
+    if (beacon.trees[i].parent) parent_bits |= static_cast<uint16_t>(1u << i);
+  }
 }
 
 TreeRoot::Entry* TreeRoot::Find(const NodeId& peer) {
@@ -129,8 +144,7 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     entry->beacon.degree_rank = beacon.degree_rank;
     entry->beacon.trees.assign(beacon.trees.begin(),
                                beacon.trees.begin() + static_cast<ptrdiff_t>(n));
-    entry->tags.clear();
-    for (const TreeRecord& r : entry->beacon.trees) entry->tags.push_back(Tag(r.root));
+    entry->Index();
     entry->heard = true;
     if (started_) Recompute(now);
     return;
@@ -138,6 +152,7 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
   const std::vector<TreeRecord> before = std::move(entry->beacon.trees);
   entry->beacon.trees.assign(beacon.trees.begin(),
                              beacon.trees.begin() + static_cast<ptrdiff_t>(n));
+  entry->Index();  // (the same tags; parent flags may have changed)
   std::vector<Tree> next = trees_;
   bool any = false;
   for (size_t i = 0; i < n; ++i) {
@@ -189,19 +204,26 @@ bool TreeRoot::IsTreeLink(size_t tree, const NodeId& peer) const {
   return r != nullptr && r->parent;
 }
 
-std::optional<bool> TreeRoot::TreeLinkOf(size_t tree, const NodeId& peer) const {
+std::optional<bool> TreeRoot::TreeLinkOf(size_t tree, const NodeId& peer, size_t* cursor) const {
   const Tree& t = trees_[tree];
   if (peer == t.parent && !t.parent.IsZero()) return true;
-  const Entry* entry = Find(peer);
+  const Entry* entry = nullptr;
+  if (cursor != nullptr) {
+    size_t& c = *cursor;
+    while (c < entries_.size() && entries_[c].peer < peer) ++c;
+    if (c < entries_.size() && entries_[c].peer == peer) entry = &entries_[c];
+  } else {
+    entry = Find(peer);
+  }
   if (entry == nullptr || !entry->heard) return std::nullopt;
-  const TreeRecord* r = entry->Record(t.tag, tree);
-  if (r == nullptr) return std::nullopt;
-  return r->parent;
+  const int i = entry->Index(t.tag, tree);
+  if (i < 0) return std::nullopt;
+  return ((entry->parent_bits >> i) & 1u) != 0;
 }
 
 std::optional<size_t> TreeRoot::FindTree(uint64_t tag) const {
   for (size_t i = 0; i < trees_.size(); ++i) {
-    if (trees_[i].tag == tag) return i;
+    if (tags_[i] == tag) return i;
   }
   return std::nullopt;
 }
@@ -250,7 +272,7 @@ void TreeRoot::Recompute(TimePoint now) {
   candidates.push_back(Candidate{self_, Tag(self_), own_rank_, own_seq_});
   for (const Entry& e : entries_) {
     if (!e.heard) continue;
-    for (size_t i = 0; i < e.tags.size(); ++i) {
+    for (size_t i = 0; i < e.count; ++i) {
       const TreeRecord& r = e.beacon.trees[i];
       if (r.dist + 1 > config_.tree_dist_max) continue;
       // Neighbours list the same roots in much the same order: try the same place first.
@@ -373,6 +395,7 @@ void TreeRoot::Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anywa
               next[i].tallest_child != trees_[i].tallest_child;
   }
   trees_ = std::move(next);
+  for (size_t i = 0; i < trees_.size(); ++i) tags_[i] = trees_[i].tag;
   expiry_at_ = TimePoint::Max();
   for (const Tree& t : trees_) {
     if (t.mine.root != self_)

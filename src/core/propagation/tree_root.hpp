@@ -47,6 +47,7 @@
 // REQUIRES: external synchronization. Inputs arrive through Propagation.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -116,7 +117,8 @@ class TreeRoot {
   bool IsTreeLink(size_t tree, const NodeId& peer) const;
   // Whether the link to `peer` is in `tree`, if known: not before `peer` has said where it sits
   // in that tree (a new neighbour, or one that keeps other trees).
-  std::optional<bool> TreeLinkOf(size_t tree, const NodeId& peer) const;
+  // `cursor` (optional) speeds up a walk over peers in increasing order: start it at 0.
+  std::optional<bool> TreeLinkOf(size_t tree, const NodeId& peer, size_t* cursor = nullptr) const;
   // The tree whose root has this tag, if this node keeps it.
   std::optional<size_t> FindTree(uint64_t tag) const;
   // This node's eccentricity in a tree (hops to the farthest node along it): the larger of its
@@ -133,17 +135,24 @@ class TreeRoot {
   const Counters& counters() const { return counters_; }
 
  private:
+  // What a neighbour said. The parts every forwarded packet reads (the tags of its trees and
+  // whether we are its parent in each) sit in the entry itself: no pointer to follow.
   struct Entry {
     NodeId peer;
-    uint64_t link_hash = 0;  // LinkHash(self, peer)
+    uint64_t link_hash = 0;    // LinkHash(self, peer)
+    uint16_t parent_bits = 0;  // bit i: beacon.trees[i].parent
+    uint8_t count = 0;         // beacon.trees.size()
+    bool heard = false;        // a beacon came since the link is up
+    bool owed = true;          // has not been sent our beacon since the link came up
+    std::array<uint64_t, TreeBeacon::kTreesMax> tags{};  // Tag(root) of each of beacon.trees
     TreeBeacon beacon;
-    std::vector<uint64_t> tags;  // Tag(root) of each of beacon.trees, to find records fast
-    bool heard = false;          // a beacon came since the link is up
-    bool owed = true;            // has not been sent our beacon since the link came up
-    // The record of the tree whose root has tag `tag`, looked for at index `hint` first. (A tag
-    // is 64 bits of a root's id, itself a hash: two roots share one only by a 2^-64 chance, or
-    // by grinding 2^64 keys.)
+    // The index of the record of the tree whose root has tag `tag`, looked for at index `hint`
+    // first; -1 if none. (A tag is 64 bits of a root's id, itself a hash: two roots share one
+    // only by a 2^-64 chance, or by grinding 2^64 keys.)
+    int Index(uint64_t tag, size_t hint) const;
     const TreeRecord* Record(uint64_t tag, size_t hint) const;
+    // Refreshes tags, parent_bits and count from beacon.trees.
+    void Index();
   };
   struct Tree {
     TreeRecord mine;   // parent flag and up unused; height: this node's subtree's
@@ -193,7 +202,8 @@ class TreeRoot {
   uint32_t own_rank_ = 0;
   uint32_t degree_rank_ = 0;
   uint64_t own_seq_ = 1;
-  std::vector<Tree> trees_;  // never empty: at least this node's own
+  std::vector<Tree> trees_;                             // never empty: at least this node's own
+  std::array<uint64_t, TreeBeacon::kTreesMax> tags_{};  // trees_[i].tag, for FindTree
   bool parent_changed_ = false;
   TimePoint next_refresh_at_;
   TimePoint expiry_at_ = TimePoint::Max();  // the earliest tree's fresh_at + tree_root_timeout
