@@ -272,6 +272,20 @@ TEST(CliTest, BroadcastExportsTheFinalTopologyOfTheLiveNodes) {
   EXPECT_EQ(topology.nodes.size(), 24u);
 }
 
+TEST(CliTest, BroadcastTakesTheNumberOfTrees) {
+  ExpectOneLineError("simulate broadcast --nodes 10 --trees 0", 2);
+  ExpectOneLineError("simulate broadcast --nodes 10 --trees 17", 2);
+  for (const int trees : {1, 16}) {
+    const MycoRun run = Myco("simulate broadcast --nodes 30 --messages 5 --mode plumtree --trees " +
+                             std::to_string(trees) + " --seed 1 --json --quiet");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::vector<nlohmann::json> lines = JsonLines(run.out);
+    ASSERT_EQ(lines.size(), 1u) << run.out;
+    EXPECT_EQ(lines[0]["trees"], trees);
+    EXPECT_EQ(lines[0]["delivery_ratio_min"], 1.0);
+  }
+}
+
 TEST(CliTest, BroadcastExportsOneTopologyPerMode) {
   const std::string path = Scratch("modes.graphml");
   const MycoRun run = Myco(

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "core/messages.hpp"
 #include "metrics/graph_export.hpp"
 #include "sim/broadcast_scenario.hpp"
 
@@ -46,6 +47,7 @@ struct BroadcastFlags {
   std::string graft_timeout_ms = "2000";
   std::string ihave_batch_ms = "500";
   std::string optimization_threshold = "0";
+  std::string trees = "8";
   std::string fanout = "4";
   bool json = false;
   std::string csv_path;
@@ -62,7 +64,7 @@ Result<Parsed> ToOptions(const BroadcastFlags& flags) {
   Parsed parsed;
   BroadcastOptions& o = parsed.options;
   int64_t nodes = 0, messages = 0, seed = 0, ttl = 0, warmup = -1, m = 0, max_connections = 0,
-          graft_ms = 0, ihave_ms = 0, threshold = 0, fanout = 0;
+          graft_ms = 0, ihave_ms = 0, threshold = 0, trees = 0, fanout = 0;
   struct IntFlag {
     const char* name;
     const std::string* text;
@@ -83,6 +85,7 @@ Result<Parsed> ToOptions(const BroadcastFlags& flags) {
       {"--graft-timeout", &flags.graft_timeout_ms, 1, 60'000, &graft_ms},
       {"--ihave-batch", &flags.ihave_batch_ms, 1, 10'000, &ihave_ms},
       {"--optimization-threshold", &flags.optimization_threshold, 0, 64, &threshold},
+      {"--trees", &flags.trees, 1, static_cast<int64_t>(TreeBeacon::kTreesMax), &trees},
       {"--fanout", &flags.fanout, 1, 1000, &fanout},
   };
   for (const IntFlag& flag : ints) {
@@ -132,6 +135,7 @@ Result<Parsed> ToOptions(const BroadcastFlags& flags) {
   o.propagation.graft_timeout = Milliseconds(graft_ms);
   o.propagation.ihave_batch_interval = Milliseconds(ihave_ms);
   o.propagation.optimization_threshold_hops = static_cast<uint32_t>(threshold);
+  o.propagation.tree_count = static_cast<uint32_t>(trees);
   o.propagation.gossip_fanout = static_cast<uint32_t>(fanout);
   o.mode = parsed.modes.front();
   if (Status s = o.Validate(); !s.ok()) return s.error();
@@ -174,6 +178,7 @@ Json ReportJson(const BroadcastReport& r) {
   j["graft_timeout_ms"] = o.propagation.graft_timeout.ns / 1'000'000;
   j["ihave_batch_ms"] = o.propagation.ihave_batch_interval.ns / 1'000'000;
   j["optimization_threshold_hops"] = o.propagation.optimization_threshold_hops;
+  j["trees"] = o.propagation.tree_count;
   j["gossip_fanout"] = o.propagation.gossip_fanout;
   j["crashed"] = r.crashed;
   j["live_nodes"] = r.live_nodes;
@@ -530,6 +535,8 @@ void AddSimulateBroadcastCommand(CLI::App& simulate, CommandAction& action) {
          "Plumtree: IHave announcements are batched per link this long (ms)", "MS");
   option("--optimization-threshold", flags->optimization_threshold,
          "Plumtree: swap tree links when an announcement is this many hops shorter", "HOPS");
+  option("--trees", flags->trees,
+         "Plumtree: broadcast trees each node keeps (best-ranked roots), 1..16", "N");
   option("--fanout", flags->fanout, "Gossip: neighbours each packet is pushed to", "N");
   cmd->add_flag("--json", flags->json, "One JSON line per mode on stdout (deterministic)");
   cmd->add_option("--csv", flags->csv_path, "Write one CSV line per broadcast and mode to FILE")

@@ -107,27 +107,6 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
   next.tree = packet.tree;
   switch (body.mode) {
     case PropagationMode::kBroadcast: {
-      // A packet that names a tree this node keeps follows that tree's links; one without, or
-      // whose tree is not (or not yet) kept here, follows the eager links.
-      std::optional<size_t> tree;
-      if (tree_ != nullptr && packet.tree != 0) tree = tree_->FindTree(packet.tree);
-      if (packet.tree != 0) {
-        // Its duplicates never prune (OnDuplicate): it needs no heaviest link. A neighbour that
-        // has not said where it sits in the tree (new, or keeping other trees for now) gets the
-        // packet if the link is eager, as every link is at first.
-        size_t cursor = 0;  // peers_ and the tree's neighbours are both sorted by id
-        for (PeerState& p : peers_) {
-          if (p.id == from || p.id == body.id.origin) continue;
-          const std::optional<bool> in_tree =
-              tree ? tree_->TreeLinkOf(*tree, p.id, &cursor) : std::optional<bool>{};
-          if (in_tree.value_or(p.eager)) {
-            SendPayload(p.id, next, out);
-          } else {
-            Announce(now, p, body.id, next.hops);
-          }
-        }
-        break;
-      }
       // Each eager copy carries the heaviest link of its path so far (see "Pruning").
       const NodeId& self = membership.id();
       std::array<NodeId, 2> heaviest{};
@@ -142,9 +121,23 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
           heaviest = {packet.route[0], packet.route[1]};
         }
       }
+      // A packet that names a tree this node keeps follows that tree's links; one without, or
+      // whose tree is not (or not yet) kept here, follows the eager links. A neighbour that has
+      // not said where it sits in the tree (new, or keeping other trees for now) gets it if the
+      // link is eager, as every link is at first. Every copy carries its heaviest link either
+      // way: where trees disagree (while they settle), the eager links carry the packet and
+      // their duplicates prune as without trees.
+      std::optional<size_t> tree;
+      if (tree_ != nullptr && packet.tree != 0) tree = tree_->FindTree(packet.tree);
+      // Past a node that does not keep the tree, the packet follows the eager links all the
+      // way: a branch that mixed the two would deliver twice where they meet.
+      if (!tree) next.tree = 0;
+      size_t cursor = 0;  // peers_ and the tree's neighbours are both sorted by id
       for (PeerState& p : peers_) {
         if (p.id == from || p.id == body.id.origin) continue;
-        if (p.eager) {
+        const std::optional<bool> in_tree =
+            tree ? tree_->TreeLinkOf(*tree, p.id, &cursor) : std::optional<bool>{};
+        if (in_tree.value_or(p.eager)) {
           PacketMsg copy = next;
           const uint64_t w = WeightTo(self, p.id);
           if (from.IsZero() || w > heaviest_weight) {
@@ -222,9 +215,9 @@ void Broadcast::SendPrune(TimePoint now, PeerState& peer, Out& out) {
 void Broadcast::OnDuplicate(TimePoint now, const NodeId& from, const PacketMsg& packet,
                             const NodeId& self, const SeenCache& seen, Out& out) {
   if (packet.body->mode != PropagationMode::kBroadcast) return;
-  // A packet that follows a named tree came on that tree's links, whatever our eager flags say;
+  // A packet on a tree this node keeps came on that tree's links, whatever our eager flags say:
   // its duplicates come from trees still settling, not from cycles of eager links.
-  if (packet.tree != 0) return;
+  if (packet.tree != 0 && tree_ != nullptr && tree_->FindTree(packet.tree)) return;
   PeerState* p = Peer(from);
   if (p == nullptr) return;
   if (!p->eager) {
@@ -316,11 +309,7 @@ void Broadcast::OnGraft(TimePoint now, const NodeId& from, const Graft& graft, c
     // The answer's path is not the tree's: marked unknown (a link from us to us), it never
     // counts as evidence for a prune.
     PacketMsg answer{entry->body, entry->ttl - 1u, entry->hops + 1u, {self, self}, UINT64_MAX};
-    if (entry->tree != 0) {
-      answer.route.clear();  // (a packet on a named tree never prunes: no path needed)
-      answer.route_weight = 0;
-      answer.tree = entry->tree;  // the grafting node forwards it along the same tree
-    }
+    answer.tree = entry->tree;  // the grafting node forwards it along the same tree
     SendPayload(from, answer, out);
   }
 }

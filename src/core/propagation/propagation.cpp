@@ -295,17 +295,16 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
   }
   if (!CheckOnce(now, from, packet)) return;
   seen_->Insert(now, id, packet.body, true, from, packet.ttl, packet.hops);
-  if (packet.body->mode == PropagationMode::kBroadcast && packet.tree == 0) {
-    // Plumtree prunes by comparing the paths of a packet's copies: keep the first one's.
+  if (packet.body->mode == PropagationMode::kBroadcast) {
+    // Plumtree prunes by comparing the paths of a packet's copies: keep the first one's. Graft
+    // answers follow the packet's tree.
     if (SeenCache::Entry* entry = seen_->FindMutable(id)) {
       const Broadcast::PathMax max =
           Broadcast::PathMaxOf(packet, broadcast_->WeightTo(membership_.id(), from));
       entry->path_max = max.weight;
       entry->path_max_last = max.last;
+      entry->tree = packet.tree;
     }
-  } else if (packet.tree != 0) {
-    // A packet on a named tree (no pruning by paths): graft answers follow the same tree.
-    if (SeenCache::Entry* entry = seen_->FindMutable(id)) entry->tree = packet.tree;
   }
   DeliverLocally(now, packet.body, packet.hops, from, out);
   if (packet.ttl == 0) ++counters_.ttl_expired;

@@ -160,7 +160,19 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     const TreeRecord& old = before[i];
     if (r == old) continue;
     const std::optional<size_t> j = FindTree(entry->tags[i]);
-    if (!j || next[*j].mine.root != r.root) continue;
+    if (!j) {
+      // A root we do not keep: it may deserve a place now (one held until a newer refresh, one
+      // no longer remembered as dead, fewer trees than tree_count).
+      const Tree& last = trees_.back();
+      if (r.dist + 1 <= config_.tree_dist_max &&
+          (trees_.size() < config_.tree_count ||
+           std::tie(r.root_rank, r.root) > std::tie(last.mine.root_rank, last.mine.root))) {
+        Recompute(now);
+        return;
+      }
+      continue;
+    }
+    if (next[*j].mine.root != r.root) continue;
     Tree& t = next[*j];
     if (r.root != self_ && ((r.seq > t.mine.seq && r.root_rank != t.mine.root_rank) ||
                             (r.seq == t.mine.seq && r.root_rank > t.mine.root_rank))) {
@@ -176,9 +188,11 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
       continue;  // a newer refresh number alone: nothing we derive changes
     }
     any = true;
-    if (!Evaluate(*j, t)) {
-      // No neighbour qualifies as its parent any more (its distances passed tree_dist_max):
-      // the tree may have to go, which only the full recomputation decides.
+    if (!Evaluate(*j, t) ||
+        (t.mine.seq == trees_[*j].mine.seq && t.mine.dist > trees_[*j].mine.dist)) {
+      // No neighbour qualifies as its parent any more (its distances passed tree_dist_max), or
+      // the distance grew without a newer refresh number: whether the tree stays is the full
+      // recomputation's to decide.
       Recompute(now);
       return;
     }
@@ -294,7 +308,9 @@ void TreeRoot::Recompute(TimePoint now) {
       }
     }
   }
-  std::erase_if(candidates, [&](const Candidate& c) { return IsDead(c.root, now); });
+  std::erase_if(candidates, [&](const Candidate& c) {
+    return IsDead(c.root, now) || IsHeld(c.root, c.seq, now);
+  });
   // The best tree_count by (rank, id).
   const size_t keep = std::min<size_t>(config_.tree_count, candidates.size());
   std::partial_sort(candidates.begin(), candidates.begin() + static_cast<ptrdiff_t>(keep),
@@ -312,7 +328,38 @@ void TreeRoot::Recompute(TimePoint now) {
     [[maybe_unused]] const bool ok = Evaluate(j, next[j]);
     assert(ok);  // the record that carried the tree's refresh number qualifies
   }
+  // No distance grows without a newer refresh number: a node that lost its way to a root waits
+  // for the root's next refresh instead of following a neighbour that may lead back through
+  // itself (counting to infinity, with the parent links in loops meanwhile). The root is held
+  // off at this number; a live root's next refresh brings the tree back.
+  bool held = false;
+  for (const Tree& t : next) {
+    for (const Tree& old : trees_) {
+      if (old.mine.root == t.mine.root && old.mine.seq == t.mine.seq &&
+          t.mine.dist > old.mine.dist && t.mine.root != self_) {
+        Hold(t.mine.root, t.mine.seq, now);
+        held = true;
+      }
+    }
+  }
+  if (held) {
+    Recompute(now);  // without the held roots (each pass holds one more at least: bounded)
+    return;
+  }
   Commit(now, std::move(next), degree_changed);
+}
+
+bool TreeRoot::IsHeld(const NodeId& root, uint64_t seq, TimePoint now) const {
+  return std::any_of(held_.begin(), held_.end(), [&](const HeldRoot& h) {
+    return h.root == root && seq <= h.seq && h.until > now;
+  });
+}
+
+void TreeRoot::Hold(const NodeId& root, uint64_t seq, TimePoint now) {
+  std::erase_if(held_, [&](const HeldRoot& h) { return h.root == root || h.until <= now; });
+  if (held_.size() >= kDeadRootsMax) held_.erase(held_.begin());
+  held_.push_back(HeldRoot{root, seq, now + config_.tree_root_timeout});
+  ++counters_.holds;
 }
 
 bool TreeRoot::Evaluate(size_t hint, Tree& t) const {

@@ -1,33 +1,38 @@
-// TreeRoot: where this node sits in the network's broadcast tree. Sans-IO.
+// TreeRoot: where this node sits in the network's broadcast trees. Sans-IO.
 //
 // Why. Plumtree's eager links converge to the minimum spanning tree of the link weights
 // (broadcast.hpp, "Pruning"). With weights that ignore hop counts that tree is a random one, and
 // its paths are long: at 10,000 nodes the last delivery came 29 hops (mean) after the source's
-// eccentricity. Here a link weighs, first, the sum of its two ends' distances to one root node,
-// and only then a per-link hash. With distances from a breadth-first search, every link joins
-// nodes whose distances differ by at most one, and Kruskal's algorithm takes each node's lightest
-// link to the level above before any link within a level: the minimum spanning tree is a
-// shortest-path tree from the root. Every path in it is at most d(source, root) + the root's
-// eccentricity, so with a central root (a hub) the last delivery comes close to the source's
-// own eccentricity.
+// eccentricity. Here a link weighs, first, the sum of its two ends' distances to one root node
+// (the primary tree's), and only then a per-link hash. With distances from a breadth-first
+// search, every link joins nodes whose distances differ by at most one, and Kruskal's algorithm
+// takes each node's lightest link to the level above before any link within a level: the minimum
+// spanning tree is a shortest-path tree from the root. Every path in it is at most d(source,
+// root) + the root's eccentricity.
 //
 // How (a distance-vector protocol in the spirit of the spanning tree protocol):
 // - Rank. Every node is a candidate; its rank is bit_width(active links) (hubs rank highest, and
 //   a degree must double before it changes: no churn on every new link), then the number of its
 //   neighbours whose own bit_width is at least one less (a hub linked to many hubs is central).
-//   The root is the candidate with the highest (rank, id) any neighbour advertises, or the node
-//   itself.
-// - Beacons. A node sends TreeBeacon{root, root's rank, root's refresh number, own distance} to
-//   every neighbour when any of it changes (coalesced: one round per tree_update_min_interval)
-//   and to each new neighbour. Its distance is 1 + the least distance a neighbour advertises for
-//   the same root; its parent is that neighbour (ties: the lighter link). The beacon to the parent
-//   says so, so both ends of a tree link know it is one.
-// - Liveness. The root raises its refresh number every tree_refresh_period; the number spreads
-//   with the beacons. A node whose root's number has not grown for tree_root_timeout takes the
-//   root for dead and ignores it for another tree_root_timeout, so the reflections of a dead
-//   root's beacons cannot keep it alive; a neighbour entry whose number lags the newest by more
-//   than two refreshes is stale and is ignored. Distances above tree_dist_max are not accepted,
-//   which bounds counting to infinity.
+//   A node keeps the trees of the tree_count highest (rank, id) roots it hears of, itself
+//   included; the first is the primary tree.
+// - Beacons. A node sends TreeBeacon{a TreeRecord{root, root's rank, root's refresh number, own
+//   distance, parent?, height, up} per tree} to every neighbour when any of it changes and to
+//   each new neighbour: within a millisecond when a root, rank, distance or parent changed, within
+//   a tenth of a refresh period when only refresh numbers, heights or `up` did (rounds at least
+//   tree_update_min_interval apart). Its distance is 1 + the least distance a neighbour
+//   advertises for the same root; its parent is that neighbour (ties: the lighter link). The
+//   record to the parent says so, so both ends of a tree link know it is one.
+// - Eccentricity. `height` is the sender's subtree height; `up`, in the record to a child, is the
+//   child's distance to the farthest node outside its subtree. A node's eccentricity in a tree is
+//   max(height, up): what BestTree compares.
+// - Liveness. A root raises its refresh number every tree_refresh_period, on multiples of the
+//   period (roots that share a clock refresh together: their waves share rounds); the number
+//   spreads with the beacons. A node whose root's number has not grown for tree_root_timeout
+//   takes the root for dead and ignores it for another tree_root_timeout, so the reflections of a
+//   dead root's beacons cannot keep it alive; a record whose number lags the newest by more than
+//   two refreshes is stale and is ignored. Distances above tree_dist_max are not accepted, which
+//   bounds counting to infinity.
 //
 // Several trees (tree_count, 8 by default). A tree from one root bounds a broadcast's path by
 // d(source, root) + the root's eccentricity, and on a scale-free graph a few peripheral nodes
@@ -82,6 +87,7 @@ class TreeRoot {
     uint64_t root_changes = 0;    // the primary tree's root changed
     uint64_t parent_changes = 0;  // the parent in the primary tree changed
     uint64_t roots_expired = 0;   // roots given up for silence (any tree)
+    uint64_t holds = 0;           // trees dropped until a newer refresh (a distance grew)
   };
 
   TreeRoot(const PropagationConfig& config, const NodeId& self);
@@ -170,6 +176,11 @@ class TreeRoot {
     NodeId root;
     TimePoint until;
   };
+  struct HeldRoot {
+    NodeId root;
+    uint64_t seq;  // refresh numbers up to this one are ignored
+    TimePoint until;
+  };
   struct Candidate {
     NodeId root;
     uint64_t tag;
@@ -180,6 +191,8 @@ class TreeRoot {
   Entry* Find(const NodeId& peer);
   const Entry* Find(const NodeId& peer) const;
   bool IsDead(const NodeId& root, TimePoint now) const;
+  bool IsHeld(const NodeId& root, uint64_t seq, TimePoint now) const;
+  void Hold(const NodeId& root, uint64_t seq, TimePoint now);
   bool RootsAnyTree() const;
   // Recomputes the trees (roots, distances, parents) from the entries; marks a round due on any
   // change.
@@ -209,6 +222,7 @@ class TreeRoot {
   TimePoint expiry_at_ = TimePoint::Max();  // the earliest tree's fresh_at + tree_root_timeout
   std::vector<Entry> entries_;              // sorted by peer; one per active neighbour
   std::vector<DeadRoot> dead_;
+  std::vector<HeldRoot> held_;      // at most kDeadRootsMax
   std::vector<Candidate> scratch_;  // Recompute's, kept to save allocations
   bool changed_ = false;            // a record changed since the last round
   uint32_t owed_ = 0;               // entries with `owed` set

@@ -462,5 +462,33 @@ TEST(TreeRootTest, FindTreeKnowsOnlyTheTreesKept) {
   EXPECT_NE(TreeRoot::Tag(NodeId{}), 0u);  // 0 means "no tree" on the wire
 }
 
+// No distance grows without a newer refresh number (no counting to infinity): a node that lost
+// its parent and sees the root only farther away drops the tree until the root refreshes.
+TEST(TreeRootTest, ADistanceThatWouldGrowHoldsTheTreeUntilTheNextRefresh) {
+  PropagationConfig config;
+  const NodeId self = IdOf(1), a = IdOf(2), b = IdOf(3), root = IdOf(4);
+  TreeRoot tree(config, self);
+  TreeRoot::Out out;
+  const TimePoint t0{Seconds(1).ns};
+  tree.OnNeighbourUp(t0, a);
+  tree.OnNeighbourUp(t0, b);
+  tree.OnTick(t0, out);
+  tree.OnBeacon(t0, a, One(root, 9u << 16, 7, 1));
+  tree.OnBeacon(t0, b, One(root, 9u << 16, 7, 3));
+  ASSERT_EQ(tree.beacon().root, root);
+  ASSERT_EQ(tree.beacon().dist, 2u);
+  ASSERT_EQ(tree.parent(), a);
+  tree.OnNeighbourDown(t0, a);  // b would make it 4, at the same refresh number: held
+  EXPECT_TRUE(tree.IsRoot());
+  EXPECT_FALSE(tree.FindTree(TreeRoot::Tag(root)).has_value());
+  EXPECT_EQ(tree.counters().holds, 1u);
+  tree.OnBeacon(t0, b, One(root, 9u << 16, 7, 2));  // still the same number: still held
+  EXPECT_FALSE(tree.FindTree(TreeRoot::Tag(root)).has_value());
+  tree.OnBeacon(t0 + Seconds(5), b, One(root, 9u << 16, 8, 3));  // the root refreshed
+  ASSERT_EQ(tree.beacon().root, root);
+  EXPECT_EQ(tree.beacon().dist, 4u);
+  EXPECT_EQ(tree.parent(), b);
+}
+
 }  // namespace
 }  // namespace myco
