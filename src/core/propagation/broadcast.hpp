@@ -33,6 +33,13 @@
 // justifies a prune. A duplicate on a link we already made lazy means the peer still pushes (a
 // Prune and a Graft crossed): it is pruned again, at most once per graft_timeout.
 //
+// Named trees. A packet may name one of the trees TreeRoot keeps (PacketMsg::tree, chosen by its
+// origin: tree_root.hpp, "Several trees"). A node that keeps that tree pushes it along the tree's
+// links (a neighbour that has not said where it sits in the tree: by the eager flag) and
+// announces it on the others, whatever the eager flags say, and its duplicates prune nothing. A
+// node that does not keep the tree forwards it as a packet naming none, from there on. The eager
+// flags keep following the primary tree (Trim) for packets naming no tree.
+//
 // Tree optimisation (off by default, optimization_threshold_hops 0): when an announcement shows
 // a path at least that many hops shorter than the eager copy took, the announcing link is
 // grafted and the eager one pruned. It can cut the minimum spanning tree (a swap is not a

@@ -41,14 +41,19 @@
 // trees of the tree_count best-ranked roots at once (a k-best distance vector: each beacon
 // carries a record per tree, and a root ranked below the k-th a node knows is dropped there;
 // once ranks settle the same k roots are kept everywhere). A broadcast follows one tree, the
-// one whose root is nearest its origin (PacketMsg::tree names it): with 8 hub roots a source is
-// at most 2 hops from one of them in almost every case, and the share of sources 3 hops over fell
-// to ~0.1% (see docs/PROTOCOL.md, "The broadcast trees"). Still one tree per packet: no
-// redundant copies (with real latencies a redundant copy that arrives first often took more
-// hops, and it would then be the one forwarded).
+// one in which its origin's eccentricity is least (PacketMsg::tree names it; BestTree): its last
+// delivery comes exactly that many hops out, and with 8 trees the share of sources 3 hops over
+// their own eccentricity fell to ~0.1% (see docs/PROTOCOL.md, "The broadcast trees"). Still one
+// tree per packet: no redundant copies (with real latencies a redundant copy that arrives first
+// often took more hops, and it would then be the one forwarded).
+//
+// Holds. No distance grows without a newer refresh number: a node that would have to follow a
+// farther neighbour drops the tree and holds its root off until a newer number comes (Babel's
+// feasibility condition), so the parent links never loop while a dead root's distances count up.
 //
 // Bounded: one entry per active neighbour, each with at most TreeBeacon::kTreesMax records; at
-// most tree_count trees; at most kDeadRootsMax roots remembered as dead (the oldest forgotten).
+// most tree_count trees; at most kDeadRootsMax roots remembered as dead and as many held (the
+// oldest forgotten).
 // REQUIRES: external synchronization. Inputs arrive through Propagation.
 #pragma once
 
