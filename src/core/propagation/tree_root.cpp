@@ -131,14 +131,17 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     }
   }
   const size_t n = std::min(beacon.trees.size(), TreeBeacon::kTreesMax);  // the codec refuses more
-  // The same roots with the same ranks as this neighbour's last beacon (a refresh wave, a
-  // distance or parent change) cannot change which trees we keep: only the trees whose records
-  // changed need their parent chosen again.
+  // The same roots as this neighbour's last beacon (a refresh wave, a distance, parent or rank
+  // change) mostly leave the trees we keep as they are: only the trees whose records changed
+  // need their parent chosen again (rank changes that may reorder them: below).
+  // (In any order: a neighbour reorders its trees when their ranks change.)
   bool same_roots = started_ && entry->heard && entry->beacon.degree_rank == beacon.degree_rank &&
                     entry->beacon.trees.size() == n;
+  std::array<int, TreeBeacon::kTreesMax> was{};  // new record i was old record was[i]
   for (size_t i = 0; same_roots && i < n; ++i) {
-    same_roots = entry->beacon.trees[i].root == beacon.trees[i].root &&
-                 entry->beacon.trees[i].root_rank == beacon.trees[i].root_rank;
+    const int k = entry->Index(Tag(beacon.trees[i].root), i);
+    same_roots = k >= 0 && entry->beacon.trees[static_cast<size_t>(k)].root == beacon.trees[i].root;
+    was[i] = k;
   }
   if (!same_roots) {
     entry->beacon.degree_rank = beacon.degree_rank;
@@ -157,7 +160,7 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
   bool any = false;
   for (size_t i = 0; i < n; ++i) {
     const TreeRecord& r = entry->beacon.trees[i];
-    const TreeRecord& old = before[i];
+    const TreeRecord& old = before[static_cast<size_t>(was[i])];
     if (r == old) continue;
     const std::optional<size_t> j = FindTree(entry->tags[i]);
     if (!j) {
@@ -174,12 +177,26 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     }
     if (next[*j].mine.root != r.root) continue;
     Tree& t = next[*j];
+    if (r.root != self_ && r.seq == t.mine.seq && r.root_rank < old.root_rank &&
+        old.root_rank == t.mine.root_rank) {
+      Recompute(now);  // the rank we know may have been this neighbour's alone
+      return;
+    }
     if (r.root != self_ && ((r.seq > t.mine.seq && r.root_rank != t.mine.root_rank) ||
                             (r.seq == t.mine.seq && r.root_rank > t.mine.root_rank))) {
-      // The root's rank as of its newest refresh is not the one we know: the order of the
-      // trees (and which are kept) may change.
-      Recompute(now);
-      return;
+      // The root's rank as of its newest refresh is not the one we know. A rise that keeps the
+      // trees in order (the common case while a network grows: hubs gain links) is taken here;
+      // anything else may change the order of the trees or which are kept.
+      const bool in_order =
+          r.root_rank > t.mine.root_rank &&
+          (*j == 0 || std::tie(next[*j - 1].mine.root_rank, next[*j - 1].mine.root) >
+                          std::tie(r.root_rank, r.root));
+      if (!in_order) {
+        Recompute(now);
+        return;
+      }
+      t.mine.root_rank = r.root_rank;
+      any = true;
     }
     if (r.seq > t.mine.seq && r.root != self_ && r.dist + 1 <= config_.tree_dist_max) {
       t.mine.seq = r.seq;  // (other neighbours' records may be stale now)
@@ -291,10 +308,10 @@ void TreeRoot::Recompute(TimePoint now) {
       if (r.dist + 1 > config_.tree_dist_max) continue;
       // Neighbours list the same roots in much the same order: try the same place first.
       auto c = candidates.begin() + static_cast<ptrdiff_t>(std::min(i + 1, candidates.size()));
-      if (c == candidates.end() || c->tag != e.tags[i] || c->root != r.root) {
-        c = std::find_if(candidates.begin(), candidates.end(), [&](const Candidate& c) {
-          return c.tag == e.tags[i] && c.root == r.root;
-        });
+      // (A tag names a root: Entry::Index.)
+      if (c == candidates.end() || c->tag != e.tags[i]) {
+        c = std::find_if(candidates.begin(), candidates.end(),
+                         [&](const Candidate& c) { return c.tag == e.tags[i]; });
       }
       if (c == candidates.end()) {
         candidates.push_back(Candidate{r.root, e.tags[i], r.root_rank, r.seq});
