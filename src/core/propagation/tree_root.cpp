@@ -285,7 +285,7 @@ void TreeRoot::Recompute(TimePoint now) {
   // halves; then how many neighbours rank about as high (a hub among hubs is central: measured
   // on 10,000-node graphs, the tree from such a root has eccentricity 4 where a random hub's
   // has 5, and last deliveries +0.9 hops over the source's eccentricity instead of +1.8).
-  const uint32_t degree_rank = static_cast<uint32_t>(std::bit_width(entries_.size()));
+  const auto degree_rank = static_cast<uint32_t>(std::bit_width(entries_.size()));
   // Neighbours rank themselves by ours: a new degree rank goes out like any change.
   const bool degree_changed = degree_rank != degree_rank_;
   degree_rank_ = degree_rank;

@@ -183,14 +183,14 @@ class TreeRoot {
   };
   struct HeldRoot {
     NodeId root;
-    uint64_t seq;  // refresh numbers up to this one are ignored
+    uint64_t seq = 0;  // refresh numbers up to this one are ignored
     TimePoint until;
   };
   struct Candidate {
     NodeId root;
-    uint64_t tag;
-    uint32_t rank;
-    uint64_t seq;
+    uint64_t tag = 0;
+    uint32_t rank = 0;
+    uint64_t seq = 0;
   };
 
   Entry* Find(const NodeId& peer);
