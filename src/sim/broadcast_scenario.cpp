@@ -90,29 +90,6 @@ LatencyStats Latencies(std::vector<uint32_t>& us) {
   return stats;
 }
 
-// The active graph `all` (every node a vertex, crashed ones isolated) restricted to the nodes
-// still alive, renumbered 0.. in index order, with their names: the final topology `--export`
-// writes. Reads the simulator only. (stress.cpp and broadcast_scenario.cpp hold the same helper.)
-void LiveTopology(const Simulator& sim, const Graph& all, Graph& graph,
-                  std::vector<std::string>& names) {
-  const std::vector<std::string> all_names = sim.names();
-  std::vector<uint32_t> index(all.vertex_count(), UINT32_MAX);
-  names.clear();
-  for (uint32_t v = 0; v < all.vertex_count(); ++v) {
-    if (!sim.alive(v)) continue;
-    index[v] = static_cast<uint32_t>(names.size());
-    names.push_back(all_names[v]);
-  }
-  std::vector<Graph::Edge> edges;
-  for (uint32_t v = 0; v < all.vertex_count(); ++v) {
-    if (index[v] == UINT32_MAX) continue;
-    for (const uint32_t u : all.neighbours(v)) {
-      if (u > v && index[u] != UINT32_MAX) edges.emplace_back(index[v], index[u]);
-    }
-  }
-  graph = Graph::FromEdges(static_cast<uint32_t>(names.size()), std::move(edges));
-}
-
 bool SameGraph(const Graph& a, const Graph& b) {
   if (a.vertex_count() != b.vertex_count() || a.edge_count() != b.edge_count()) return false;
   for (uint32_t v = 0; v < a.vertex_count(); ++v) {
@@ -170,7 +147,7 @@ class BroadcastRun {
     Summarise(report);
     Totals(report);
     Tree(report);
-    LiveTopology(sim_, graph_, report.graph, report.names);  // Tree refreshed graph_ to the end
+    sim_.LiveTopology(graph_, report.graph, report.names);  // Tree refreshed graph_ to the end
     return report;
   }
 

@@ -704,6 +704,25 @@ Graph Simulator::ActiveGraph() const {
   return Graph::FromEdges(node_count(), std::move(edges));
 }
 
+void Simulator::LiveTopology(const Graph& all, Graph& graph,
+                             std::vector<std::string>& names) const {
+  std::vector<uint32_t> index(all.vertex_count(), UINT32_MAX);
+  names.clear();
+  for (uint32_t v = 0; v < all.vertex_count(); ++v) {
+    if (!Alive(v)) continue;
+    index[v] = static_cast<uint32_t>(names.size());
+    names.push_back(name(v));
+  }
+  std::vector<Graph::Edge> edges;
+  for (uint32_t v = 0; v < all.vertex_count(); ++v) {
+    if (index[v] == UINT32_MAX) continue;
+    for (const uint32_t u : all.neighbours(v)) {
+      if (u > v && index[u] != UINT32_MAX) edges.emplace_back(index[v], index[u]);
+    }
+  }
+  graph = Graph::FromEdges(static_cast<uint32_t>(names.size()), std::move(edges));
+}
+
 void Simulator::SetEventHook(std::function<void(uint32_t node)> hook) { hook_ = std::move(hook); }
 
 std::string Simulator::CheckInvariants() const {

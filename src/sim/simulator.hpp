@@ -159,6 +159,10 @@ class Simulator {
   // The graph of active links between live nodes as both ends see them (an edge counts when
   // both endpoints have the other in their active view). Crashed nodes are isolated vertices.
   Graph ActiveGraph() const;
+  // `all` (a graph over every node, crashed ones isolated, e.g. ActiveGraph()) restricted to the
+  // live nodes, renumbered 0.. in index order, with their names: the final topology `--export`
+  // writes.
+  void LiveTopology(const Graph& all, Graph& graph, std::vector<std::string>& names) const;
   const SimCounters& counters() const { return counters_; }
 
   // Called after every processed (non-stale) event with the index of the node it touched (for

@@ -55,29 +55,6 @@ std::string ShortNumber(double v) {
   return text;
 }
 
-// The active graph `all` (every node a vertex, crashed ones isolated) restricted to the nodes
-// still alive, renumbered 0.. in index order, with their names: the final topology `--export`
-// writes. Reads the simulator only. (stress.cpp and broadcast_scenario.cpp hold the same helper.)
-void LiveTopology(const Simulator& sim, const Graph& all, Graph& graph,
-                  std::vector<std::string>& names) {
-  const std::vector<std::string> all_names = sim.names();
-  std::vector<uint32_t> index(all.vertex_count(), UINT32_MAX);
-  names.clear();
-  for (uint32_t v = 0; v < all.vertex_count(); ++v) {
-    if (!sim.alive(v)) continue;
-    index[v] = static_cast<uint32_t>(names.size());
-    names.push_back(all_names[v]);
-  }
-  std::vector<Graph::Edge> edges;
-  for (uint32_t v = 0; v < all.vertex_count(); ++v) {
-    if (index[v] == UINT32_MAX) continue;
-    for (const uint32_t u : all.neighbours(v)) {
-      if (u > v && index[u] != UINT32_MAX) edges.emplace_back(index[v], index[u]);
-    }
-  }
-  graph = Graph::FromEdges(static_cast<uint32_t>(names.size()), std::move(edges));
-}
-
 LatencySummary Summarize(std::vector<int64_t>& samples_ns) {
   LatencySummary s;
   s.samples = samples_ns.size();
@@ -209,7 +186,7 @@ class StressRun {
     report.totals.messages = c.messages;
     report.totals.message_bytes = c.message_bytes;
     report.totals.virtual_time_s = sim_.now().seconds();
-    LiveTopology(sim_, sim_.ActiveGraph(), report.graph, report.names);
+    sim_.LiveTopology(sim_.ActiveGraph(), report.graph, report.names);
     return report;
   }
 
