@@ -106,9 +106,7 @@ void Node::DispatchMessage(TimePoint now, const NodeId& peer, Message&& message)
   }
   // Propagation traffic is accepted on active links only (not on a join link or mid-handshake);
   // it also proves the peer alive.
-  const Link* link = membership_->FindLink(peer);
-  if (link == nullptr || link->state != LinkState::kActive) return;
-  membership_->NoteTraffic(now, peer, EstimatedWireBytes(message));
+  if (!membership_->NoteTraffic(now, peer, EstimatedWireBytes(message))) return;
   std::visit(
       [&](auto&& m) {
         using M = std::decay_t<decltype(m)>;

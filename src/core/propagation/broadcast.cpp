@@ -96,7 +96,7 @@ void Broadcast::Announce(TimePoint now, PeerState& peer, const PacketId& id, uin
 }
 
 void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packet,
-                       const Membership& membership, Rng& rng, Out& out) {
+                       const Membership& membership, Rng& rng, Out& out, const PathMax* arrived) {
   const PacketBody& body = *packet.body;
   missing_.erase(body.id);
   // The first copy's link is not made eager here (Plumtree does): a first copy on a lazy link
@@ -112,7 +112,7 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
       std::array<NodeId, 2> heaviest{};
       uint64_t heaviest_weight = 0;
       if (!from.IsZero()) {
-        const PathMax max = PathMaxOf(packet, WeightTo(self, from));
+        const PathMax max = arrived != nullptr ? *arrived : PathMaxOf(packet, WeightTo(self, from));
         heaviest_weight = max.weight;
         if (max.last || packet.route.size() != 2) {
           heaviest = {from, self};
@@ -139,7 +139,7 @@ void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packe
             tree ? tree_->TreeLinkOf(*tree, p.id, &cursor) : std::optional<bool>{};
         if (in_tree.value_or(p.eager)) {
           PacketMsg copy = next;
-          const uint64_t w = WeightTo(self, p.id);
+          const uint64_t w = WeightTo(self, p.id, &cursor);
           if (from.IsZero() || w > heaviest_weight) {
             copy.route = {self, p.id};
             copy.route_weight = w;
@@ -184,9 +184,9 @@ uint64_t Broadcast::LinkWeight(const NodeId& a, const NodeId& b, uint32_t dist_s
          TreeRoot::LinkHash(a, b);
 }
 
-uint64_t Broadcast::WeightTo(const NodeId& self, const NodeId& peer) const {
+uint64_t Broadcast::WeightTo(const NodeId& self, const NodeId& peer, size_t* cursor) const {
   if (tree_ == nullptr) return LinkWeight(self, peer);
-  return LinkWeight(self, peer, tree_->beacon().dist + tree_->PeerDist(peer));
+  return LinkWeight(self, peer, tree_->beacon().dist + tree_->PeerDist(0, peer, cursor));
 }
 
 Broadcast::PathMax Broadcast::PathMaxOf(const PacketMsg& packet, uint64_t own) {

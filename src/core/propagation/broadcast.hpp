@@ -92,10 +92,12 @@ class Broadcast {
   explicit Broadcast(const PropagationConfig& config, const TreeRoot* tree = nullptr)
       : config_(config), tree_(tree) {}
 
+  struct PathMax;
   // Forwards a packet this node accepted (first copy, verified) or originated (`from` zero).
-  // `packet` carries the ttl and hops as received (as created, for an own packet).
+  // `packet` carries the ttl and hops as received (as created, for an own packet). `arrived`
+  // (broadcast mode, optional): PathMaxOf(packet, WeightTo(self, from)), if the caller has it.
   void Spread(TimePoint now, const NodeId& from, const PacketMsg& packet,
-              const Membership& membership, Rng& rng, Out& out);
+              const Membership& membership, Rng& rng, Out& out, const PathMax* arrived = nullptr);
   // A copy of a packet already seen arrived from `from`; `first` is how its first copy came (the
   // SeenCache entry), `self` this node's id.
   void OnDuplicate(TimePoint now, const NodeId& from, const PacketMsg& packet, const NodeId& self,
@@ -115,8 +117,9 @@ class Broadcast {
   // distances. A link from a node to itself (the marker of a graft answer, whose path is not
   // known) weighs the most.
   static uint64_t LinkWeight(const NodeId& a, const NodeId& b, uint32_t dist_sum = 0);
-  // The weight of the link from `self` to `peer` with the distances this node knows.
-  uint64_t WeightTo(const NodeId& self, const NodeId& peer) const;
+  // The weight of the link from `self` to `peer` with the distances this node knows. `cursor`
+  // (optional) speeds up calls for peers in increasing order (TreeRoot::TreeLinkOf's).
+  uint64_t WeightTo(const NodeId& self, const NodeId& peer, size_t* cursor = nullptr) const;
   // Makes the link to `peer` eager at both ends (a Graft without ids) if it is lazy: the tree
   // root's protocol calls it for a node's new parent, whose link is in the new minimum spanning
   // tree; the cycle it closes is pruned at its heaviest link by the next broadcasts.

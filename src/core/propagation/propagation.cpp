@@ -295,12 +295,13 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
   }
   if (!CheckOnce(now, from, packet)) return;
   seen_->Insert(now, id, packet.body, true, from, packet.ttl, packet.hops);
-  if (packet.body->mode == PropagationMode::kBroadcast) {
+  Broadcast::PathMax max;
+  const bool broadcast = packet.body->mode == PropagationMode::kBroadcast;
+  if (broadcast) {
     // Plumtree prunes by comparing the paths of a packet's copies: keep the first one's. Graft
     // answers follow the packet's tree.
+    max = Broadcast::PathMaxOf(packet, broadcast_->WeightTo(membership_.id(), from));
     if (SeenCache::Entry* entry = seen_->FindMutable(id)) {
-      const Broadcast::PathMax max =
-          Broadcast::PathMaxOf(packet, broadcast_->WeightTo(membership_.id(), from));
       entry->path_max = max.weight;
       entry->path_max_last = max.last;
       entry->tree = packet.tree;
@@ -309,7 +310,7 @@ void Propagation::HandleFlooded(TimePoint now, const NodeId& from, PacketMsg&& p
   DeliverLocally(now, packet.body, packet.hops, from, out);
   if (packet.ttl == 0) ++counters_.ttl_expired;
   const uint64_t before = broadcast_->counters().payload_sent;
-  broadcast_->Spread(now, from, packet, membership_, rng_, out);
+  broadcast_->Spread(now, from, packet, membership_, rng_, out, broadcast ? &max : nullptr);
   counters_.forwarded += broadcast_->counters().payload_sent - before;
 }
 

@@ -76,6 +76,11 @@ const TreeRoot::Entry* TreeRoot::Find(const NodeId& peer) const {
   return const_cast<TreeRoot*>(this)->Find(peer);
 }
 
+const TreeRoot::Entry* TreeRoot::Walk(const NodeId& peer, size_t& cursor) const {
+  while (cursor < entries_.size() && entries_[cursor].peer < peer) ++cursor;
+  return (cursor < entries_.size() && entries_[cursor].peer == peer) ? &entries_[cursor] : nullptr;
+}
+
 bool TreeRoot::IsDead(const NodeId& root, TimePoint now) const {
   return std::any_of(dead_.begin(), dead_.end(),
                      [&](const DeadRoot& d) { return d.root == root && d.until > now; });
@@ -107,7 +112,8 @@ void TreeRoot::OnNeighbourUp(TimePoint now, const NodeId& peer) {
   entries_.insert(it, std::move(entry));
   Schedule(now, true);
   ++owed_;
-  if (started_) Recompute(now);  // the rank may have changed
+  // Until it speaks, the new neighbour counts only in our degree: the rest stays as it is.
+  if (started_ && std::bit_width(entries_.size()) != degree_rank_) Recompute(now);
 }
 
 void TreeRoot::OnNeighbourDown(TimePoint now, const NodeId& peer) {
@@ -131,41 +137,61 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     }
   }
   const size_t n = std::min(beacon.trees.size(), TreeBeacon::kTreesMax);  // the codec refuses more
-  // The same roots as this neighbour's last beacon (a refresh wave, a distance, parent or rank
-  // change) mostly leave the trees we keep as they are: only the trees whose records changed
-  // need their parent chosen again (rank changes that may reorder them: below).
-  // (In any order: a neighbour reorders its trees when their ranks change.)
-  bool same_roots = started_ && entry->heard && entry->beacon.degree_rank == beacon.degree_rank &&
-                    entry->beacon.trees.size() == n;
-  std::array<int, TreeBeacon::kTreesMax> was{};  // new record i was old record was[i]
-  for (size_t i = 0; same_roots && i < n; ++i) {
-    const int k = entry->Index(Tag(beacon.trees[i].root), i);
-    same_roots = k >= 0 && entry->beacon.trees[static_cast<size_t>(k)].root == beacon.trees[i].root;
-    was[i] = k;
-  }
-  if (!same_roots) {
-    entry->beacon.degree_rank = beacon.degree_rank;
-    entry->beacon.trees.assign(beacon.trees.begin(),
-                               beacon.trees.begin() + static_cast<ptrdiff_t>(n));
-    entry->Index();
-    entry->heard = true;
-    if (started_) Recompute(now);
-    return;
-  }
-  const std::vector<TreeRecord> before = std::move(entry->beacon.trees);
+  // What the neighbour said before (nothing, for its first beacon since the link came up).
+  const bool was_heard = entry->heard;
+  const uint32_t old_degree_rank = entry->beacon.degree_rank;
+  const size_t old_count = was_heard ? entry->count : 0;
+  const std::array<uint64_t, TreeBeacon::kTreesMax> old_tags = entry->tags;
+  before_.swap(entry->beacon.trees);  // (both keep their buffers: no allocation per beacon)
   entry->beacon.trees.assign(beacon.trees.begin(),
                              beacon.trees.begin() + static_cast<ptrdiff_t>(n));
-  entry->Index();  // (the same tags; parent flags may have changed)
-  std::vector<Tree> next = trees_;
+  entry->beacon.degree_rank = beacon.degree_rank;
+  entry->Index();
+  entry->heard = true;
+  if (!started_) return;
+  // Our rank counts the neighbours whose degree rank is about ours.
+  if ((!was_heard || old_degree_rank != beacon.degree_rank) && OwnRank() != own_rank_) {
+    Recompute(now);
+    return;
+  }
+  // Most beacons change a few records of trees we keep (a refresh wave, a distance, parent,
+  // height or rank) or list a root we do not keep and that ranks below ours: only the trees
+  // whose records changed need their parent chosen again, the set of trees we keep stays (a
+  // kept root whose rank rises stays kept; the trees are sorted again). Anything that may change
+  // the set (a root that deserves a place, a rank that fell, a tree no neighbour qualifies as
+  // parent for, a distance that would grow) takes the full recomputation. Each tree evaluated
+  // here ends with the root's newest refresh number and rank among the neighbours' records,
+  // as the full recomputation would have it.
+  auto old_index = [&](uint64_t tag, size_t hint) -> int {
+    if (hint < old_count && old_tags[hint] == tag) return static_cast<int>(hint);
+    for (size_t k = 0; k < old_count; ++k) {
+      if (old_tags[k] == tag) return static_cast<int>(k);
+    }
+    return -1;
+  };
+  next_ = trees_;
   bool any = false;
+  bool reorder = false;
+  // Chooses tree j's parent again; false if only the full recomputation can settle it.
+  auto evaluate = [&](size_t j) {
+    Tree& t = next_[j];
+    Seen seen;
+    if (!Evaluate(j, t, &seen)) return false;  // no neighbour qualifies as the parent any more
+    if (t.mine.root == self_) return true;
+    // The distance grew without a newer refresh number (the hold is the full pass's to place),
+    // or the newest refresh number or rank we know was this neighbour's alone.
+    return !(t.mine.seq == trees_[j].mine.seq && t.mine.dist > trees_[j].mine.dist) &&
+           seen.seq == t.mine.seq && seen.rank == t.mine.root_rank;
+  };
   for (size_t i = 0; i < n; ++i) {
     const TreeRecord& r = entry->beacon.trees[i];
-    const TreeRecord& old = before[static_cast<size_t>(was[i])];
-    if (r == old) continue;
+    const int k = old_index(entry->tags[i], i);
+    const TreeRecord* old = k < 0 ? nullptr : &before_[static_cast<size_t>(k)];
+    if (old != nullptr && r == *old) continue;
     const std::optional<size_t> j = FindTree(entry->tags[i]);
     if (!j) {
-      // A root we do not keep: it may deserve a place now (one held until a newer refresh, one
-      // no longer remembered as dead, fewer trees than tree_count).
+      // A root we do not keep: it may deserve a place now (one new here, held until a newer
+      // refresh, no longer remembered as dead, fewer trees than tree_count).
       const Tree& last = trees_.back();
       if (r.dist + 1 <= config_.tree_dist_max &&
           (trees_.size() < config_.tree_count ||
@@ -175,51 +201,73 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
       }
       continue;
     }
-    if (next[*j].mine.root != r.root) continue;
-    Tree& t = next[*j];
-    if (r.root != self_ && r.seq == t.mine.seq && r.root_rank < old.root_rank &&
-        old.root_rank == t.mine.root_rank) {
-      Recompute(now);  // the rank we know may have been this neighbour's alone
-      return;
-    }
+    Tree& t = next_[*j];
+    if (t.mine.root != r.root) continue;  // (a tag names a root: Entry::Index)
     if (r.root != self_ && ((r.seq > t.mine.seq && r.root_rank != t.mine.root_rank) ||
                             (r.seq == t.mine.seq && r.root_rank > t.mine.root_rank))) {
-      // The root's rank as of its newest refresh is not the one we know. A rise that keeps the
-      // trees in order (the common case while a network grows: hubs gain links) is taken here;
-      // anything else may change the order of the trees or which are kept.
-      const bool in_order =
-          r.root_rank > t.mine.root_rank &&
-          (*j == 0 || std::tie(next[*j - 1].mine.root_rank, next[*j - 1].mine.root) >
-                          std::tie(r.root_rank, r.root));
-      if (!in_order) {
+      // The root's rank as of its newest refresh is not the one we know. A rise keeps the root
+      // among the trees we keep (the common case while a network grows: hubs gain links); a
+      // fall may change which are kept.
+      if (r.root_rank < t.mine.root_rank) {
         Recompute(now);
         return;
       }
       t.mine.root_rank = r.root_rank;
+      reorder =
+          reorder || (*j > 0 && std::tie(next_[*j - 1].mine.root_rank, next_[*j - 1].mine.root) <
+                                    std::tie(r.root_rank, r.root));
       any = true;
     }
     if (r.seq > t.mine.seq && r.root != self_ && r.dist + 1 <= config_.tree_dist_max) {
       t.mine.seq = r.seq;  // (other neighbours' records may be stale now)
-    } else if (r.dist == old.dist && r.parent == old.parent && r.height == old.height &&
-               r.up == old.up && (old.seq + 2 >= t.mine.seq || r.seq + 2 < t.mine.seq)) {
-      continue;  // a newer refresh number alone: nothing we derive changes
+    } else if (old != nullptr) {
+      // What Evaluate reads of this record: its distance and whether it is stale (the parent),
+      // whether it names us its parent and then its height (ours), its `up` if it is our
+      // parent's, and its refresh number and rank (the root's newest, as Recompute takes it).
+      const bool stale = r.seq + 2 < t.mine.seq;
+      const bool same_place = r.dist == old->dist && r.parent == old->parent &&
+                              stale == (old->seq + 2 < t.mine.seq) &&
+                              (!r.parent || r.height == old->height);
+      const bool same_newest =
+          old->seq != t.mine.seq || (r.seq == old->seq && r.root_rank >= old->root_rank);
+      if (same_place && same_newest) {
+        // A newer refresh number, a rank we already know, a height that is not ours to count:
+        // nothing we derive changes, but for the farthest node outside our subtree.
+        if (from == t.parent && !stale && r.up != old->up) {
+          t.up = r.up;
+          any = true;
+        }
+        continue;
+      }
     }
     any = true;
-    if (!Evaluate(*j, t) ||
-        (t.mine.seq == trees_[*j].mine.seq && t.mine.dist > trees_[*j].mine.dist)) {
-      // No neighbour qualifies as its parent any more (its distances passed tree_dist_max), or
-      // the distance grew without a newer refresh number: whether the tree stays is the full
-      // recomputation's to decide.
+    if (!evaluate(*j)) {
       Recompute(now);
       return;
     }
   }
-  if (any) Commit(now, std::move(next));
+  // Trees the neighbour no longer lists: it no longer counts as their parent or child here.
+  for (size_t k = 0; k < old_count; ++k) {
+    if (entry->Index(old_tags[k], k) >= 0) continue;
+    const std::optional<size_t> j = FindTree(old_tags[k]);
+    if (!j || next_[*j].mine.root != before_[k].root) continue;
+    any = true;
+    if (!evaluate(*j)) {
+      Recompute(now);
+      return;
+    }
+  }
+  if (reorder) {
+    std::sort(next_.begin(), next_.end(), [](const Tree& a, const Tree& b) {
+      return std::tie(a.mine.root_rank, a.mine.root) > std::tie(b.mine.root_rank, b.mine.root);
+    });
+  }
+  if (any) Commit(now, std::move(next_));
 }
 
-uint32_t TreeRoot::PeerDist(size_t tree, const NodeId& peer) const {
+uint32_t TreeRoot::PeerDist(size_t tree, const NodeId& peer, size_t* cursor) const {
   const Tree& t = trees_[tree];
-  const Entry* entry = Find(peer);
+  const Entry* entry = cursor != nullptr ? Walk(peer, *cursor) : Find(peer);
   if (entry == nullptr || !entry->heard) return kFar;
   const TreeRecord* r = entry->Record(t.tag, tree);
   if (r == nullptr || r->seq + 2 < t.mine.seq) return kFar;
@@ -238,14 +286,7 @@ bool TreeRoot::IsTreeLink(size_t tree, const NodeId& peer) const {
 std::optional<bool> TreeRoot::TreeLinkOf(size_t tree, const NodeId& peer, size_t* cursor) const {
   const Tree& t = trees_[tree];
   if (peer == t.parent && !t.parent.IsZero()) return true;
-  const Entry* entry = nullptr;
-  if (cursor != nullptr) {
-    size_t& c = *cursor;
-    while (c < entries_.size() && entries_[c].peer < peer) ++c;
-    if (c < entries_.size() && entries_[c].peer == peer) entry = &entries_[c];
-  } else {
-    entry = Find(peer);
-  }
+  const Entry* entry = cursor != nullptr ? Walk(peer, *cursor) : Find(peer);
   if (entry == nullptr || !entry->heard) return std::nullopt;
   const int i = entry->Index(t.tag, tree);
   if (i < 0) return std::nullopt;
@@ -280,20 +321,25 @@ bool TreeRoot::TakeParentChanged() {
   return changed;
 }
 
-void TreeRoot::Recompute(TimePoint now) {
-  // The rank: bit_width of the degree first, so it changes only when the degree doubles or
-  // halves; then how many neighbours rank about as high (a hub among hubs is central: measured
-  // on 10,000-node graphs, the tree from such a root has eccentricity 4 where a random hub's
-  // has 5, and last deliveries +0.9 hops over the source's eccentricity instead of +1.8).
+uint32_t TreeRoot::OwnRank() const {
+  // bit_width of the degree first, so it changes only when the degree doubles or halves; then
+  // how many neighbours rank about as high (a hub among hubs is central: measured on
+  // 10,000-node graphs, the tree from such a root has eccentricity 4 where a random hub's has 5,
+  // and last deliveries +0.9 hops over the source's eccentricity instead of +1.8).
   const auto degree_rank = static_cast<uint32_t>(std::bit_width(entries_.size()));
-  // Neighbours rank themselves by ours: a new degree rank goes out like any change.
-  const bool degree_changed = degree_rank != degree_rank_;
-  degree_rank_ = degree_rank;
   uint32_t hubs = 0;
   for (const Entry& e : entries_) {
-    if (e.heard && e.beacon.degree_rank + 1 >= degree_rank_) ++hubs;
+    if (e.heard && e.beacon.degree_rank + 1 >= degree_rank) ++hubs;
   }
-  own_rank_ = (degree_rank_ << 16) | std::min<uint32_t>(hubs, 0xffff);
+  return (degree_rank << 16) | std::min<uint32_t>(hubs, 0xffff);
+}
+
+void TreeRoot::Recompute(TimePoint now) {
+  // Neighbours rank themselves by our degree rank: a new one goes out like any change.
+  const auto degree_rank = static_cast<uint32_t>(std::bit_width(entries_.size()));
+  const bool degree_changed = degree_rank != degree_rank_;
+  degree_rank_ = degree_rank;
+  own_rank_ = OwnRank();
 
   // The candidate roots: this node, and every live root in reach a neighbour keeps, with the
   // newest refresh number any neighbour knows and the highest rank seen with it. Neighbours
@@ -379,7 +425,7 @@ void TreeRoot::Hold(const NodeId& root, uint64_t seq, TimePoint now) {
   ++counters_.holds;
 }
 
-bool TreeRoot::Evaluate(size_t hint, Tree& t) const {
+bool TreeRoot::Evaluate(size_t hint, Tree& t, Seen* seen) const {
   // Parent: the least distance among neighbours whose record is not stale, then the lighter
   // link. Height: 1 + the tallest child's (children: neighbours that say we are their parent).
   const bool root = t.mine.root == self_;
@@ -391,7 +437,16 @@ bool TreeRoot::Evaluate(size_t hint, Tree& t) const {
   for (const Entry& e : entries_) {
     if (!e.heard) continue;
     const TreeRecord* r = e.Record(t.tag, hint);
-    if (r == nullptr || r->seq + 2 < t.mine.seq) continue;
+    if (r == nullptr) continue;
+    if (seen != nullptr && r->dist + 1 <= config_.tree_dist_max) {
+      // (What Recompute takes for the root's candidacy.)
+      if (r->seq > seen->seq) {
+        *seen = Seen{r->seq, r->root_rank};
+      } else if (r->seq == seen->seq) {
+        seen->rank = std::max(seen->rank, r->root_rank);
+      }
+    }
+    if (r->seq + 2 < t.mine.seq) continue;
     if (r->parent) {
       const uint32_t h = std::min(r->height + 1, kHeightMax);
       if (h > tallest) {
@@ -458,7 +513,7 @@ void TreeRoot::Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anywa
               next[i].up != trees_[i].up || next[i].second_height != trees_[i].second_height ||
               next[i].tallest_child != trees_[i].tallest_child;
   }
-  trees_ = std::move(next);
+  trees_.swap(next);  // (`next` keeps the old buffer: OnBeacon's scratch reuses it)
   for (size_t i = 0; i < trees_.size(); ++i) tags_[i] = trees_[i].tag;
   expiry_at_ = TimePoint::Max();
   for (const Tree& t : trees_) {

@@ -124,7 +124,8 @@ class TreeRoot {
   size_t tree_count() const { return trees_.size(); }
   const TreeRecord& record(size_t tree) const { return trees_[tree].mine; }
   const NodeId& parent(size_t tree) const { return trees_[tree].parent; }
-  uint32_t PeerDist(size_t tree, const NodeId& peer) const;
+  // (`cursor`, optional: as TreeLinkOf's.)
+  uint32_t PeerDist(size_t tree, const NodeId& peer, size_t* cursor = nullptr) const;
   bool IsTreeLink(size_t tree, const NodeId& peer) const;
   // Whether the link to `peer` is in `tree`, if known: not before `peer` has said where it sits
   // in that tree (a new neighbour, or one that keeps other trees).
@@ -195,17 +196,27 @@ class TreeRoot {
 
   Entry* Find(const NodeId& peer);
   const Entry* Find(const NodeId& peer) const;
+  // Find for peers looked up in increasing order: `cursor` (start it at 0) walks the entries.
+  const Entry* Walk(const NodeId& peer, size_t& cursor) const;
   bool IsDead(const NodeId& root, TimePoint now) const;
   bool IsHeld(const NodeId& root, uint64_t seq, TimePoint now) const;
   void Hold(const NodeId& root, uint64_t seq, TimePoint now);
   bool RootsAnyTree() const;
+  // This node's rank as a root, from its degree and its neighbours' degree ranks.
+  uint32_t OwnRank() const;
   // Recomputes the trees (roots, distances, parents) from the entries; marks a round due on any
   // change.
   void Recompute(TimePoint now);
   // Sets t's parent, distance, height and up from the entries (`hint`: where neighbours likely
   // list the tree). False if no neighbour qualifies as the parent (t is then unchanged but for
   // its height).
-  bool Evaluate(size_t hint, Tree& t) const;
+  // `seen` (optional): the root's newest refresh number among the neighbours' records, with the
+  // highest rank any of them gives it at that number (what Recompute takes for its candidacy).
+  struct Seen {
+    uint64_t seq = 0;
+    uint32_t rank = 0;
+  };
+  bool Evaluate(size_t hint, Tree& t, Seen* seen = nullptr) const;
   // Takes `next` as the trees: liveness times, counters, and a round if anything changed.
   // (`urgent_anyway`: something else the beacons carry changed.)
   void Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anyway = false);
@@ -229,6 +240,8 @@ class TreeRoot {
   std::vector<DeadRoot> dead_;
   std::vector<HeldRoot> held_;      // at most kDeadRootsMax
   std::vector<Candidate> scratch_;  // Recompute's, kept to save allocations
+  std::vector<TreeRecord> before_;  // OnBeacon's: a neighbour's previous records
+  std::vector<Tree> next_;          // OnBeacon's: the trees it changes
   bool changed_ = false;            // a record changed since the last round
   uint32_t owed_ = 0;               // entries with `owed` set
   TimePoint next_round_at_;

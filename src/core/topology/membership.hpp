@@ -101,8 +101,9 @@ class Membership {
   void OnLinkDown(TimePoint now, const NodeId& peer, const std::string& why, Out& out);
   void OnDialFailed(TimePoint now, const std::string& address, const std::string& why, Out& out);
   void Join(TimePoint now, const std::vector<std::string>& addresses, Out& out);
-  // Traffic of another protocol on an active link: proof of life, and bytes for utilisation.
-  void NoteTraffic(TimePoint now, const NodeId& peer, uint32_t bytes);
+  // Traffic of another protocol: proof of life, and bytes for utilisation, if it came on an
+  // active link. False (and nothing noted) if not: such traffic is not to be accepted.
+  bool NoteTraffic(TimePoint now, const NodeId& peer, uint32_t bytes);
   void NoteSent(const NodeId& peer, uint32_t bytes);
   void Leave(TimePoint now, Out& out);
 
@@ -147,6 +148,8 @@ class Membership {
   };
 
   Link* FindLinkMut(const NodeId& peer);
+  // links_'s index of the link to `peer`, links_.size() if none.
+  size_t LinkIndex(const NodeId& peer) const;
   Link& InsertLink(Link link);
   void RemoveLink(const NodeId& peer);
   void Activate(TimePoint now, Link& link, Out& out);
@@ -184,7 +187,8 @@ class Membership {
   TopologyConfig config_;
   Rng rng_;
 
-  std::vector<Link> links_;  // sorted by peer id
+  std::vector<Link> links_;          // sorted by peer id
+  std::vector<uint64_t> link_keys_;  // LinkKey of each of links_, in the same order
   size_t active_count_ = 0;
   std::vector<PassivePeer> passive_;
   std::vector<PendingDial> pending_dials_;
