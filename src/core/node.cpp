@@ -64,7 +64,7 @@ void Node::Dispatch(TimePoint now, Input&& input) {
           membership_->OnTick(now, out);
           propagation_->OnTick(now, out);
         } else if constexpr (std::is_same_v<T, Received>) {
-          DispatchMessage(now, in.peer, std::move(in.message));
+          DispatchMessage(now, in.peer, std::move(in.message), in.bytes);
         } else if constexpr (std::is_same_v<T, LinkUp>) {
           queues_->Forget(in.peer);  // a new connection: its write counter starts again
           membership_->OnLinkUp(now, in.peer, in.address, in.outbound, out);
@@ -99,14 +99,15 @@ bool IsPropagationMessage(const Message& m) {
 }
 }  // namespace
 
-void Node::DispatchMessage(TimePoint now, const NodeId& peer, Message&& message) {
+void Node::DispatchMessage(TimePoint now, const NodeId& peer, Message&& message, uint32_t bytes) {
   if (!IsPropagationMessage(message)) {
     membership_->OnReceived(now, peer, std::move(message), staged_);
     return;
   }
   // Propagation traffic is accepted on active links only (not on a join link or mid-handshake);
   // it also proves the peer alive.
-  if (!membership_->NoteTraffic(now, peer, EstimatedWireBytes(message))) return;
+  if (bytes == 0) bytes = EstimatedWireBytes(message);
+  if (!membership_->NoteTraffic(now, peer, bytes)) return;
   std::visit(
       [&](auto&& m) {
         using M = std::decay_t<decltype(m)>;
@@ -132,10 +133,9 @@ void Node::Settle(TimePoint now) {
   for (size_t i = 0; i < staged_.size(); ++i) {
     Effect effect = std::move(staged_[i]);
     if (auto* send = std::get_if<Send>(&effect)) {
+      if (send->bytes == 0) send->bytes = EstimatedWireBytes(send->message);
       // Topology messages are counted by Membership itself; count the rest for utilisation.
-      if (IsPropagationMessage(send->message)) {
-        membership_->NoteSent(send->peer, EstimatedWireBytes(send->message));
-      }
+      if (IsPropagationMessage(send->message)) membership_->NoteSent(send->peer, send->bytes);
       queues_->Enqueue(std::move(*send), effects_);
       continue;
     }

@@ -30,6 +30,7 @@ struct Tick {};
 struct Received {
   NodeId peer;
   Message message;
+  uint32_t bytes = 0;  // its size on the wire, if the driver has it (0: the core estimates it)
 };
 // A connection is established and authenticated (TLS gives the peer's key; the simulator knows it).
 struct LinkUp {
@@ -73,6 +74,9 @@ struct Send {
   double priority = kControlPriority;
   // Ask the driver for a Written report once this message is on the wire.
   bool report_written = false;
+  // EstimatedWireBytes(message), set by the core before the driver sees the Send (computed
+  // once: the core counts it for link utilisation, the simulator for bandwidth).
+  uint32_t bytes = 0;
 };
 struct Dial {
   std::string address;
@@ -181,7 +185,7 @@ class Node {
 
  private:
   void Dispatch(TimePoint now, Input&& input);
-  void DispatchMessage(TimePoint now, const NodeId& peer, Message&& message);
+  void DispatchMessage(TimePoint now, const NodeId& peer, Message&& message, uint32_t bytes);
   // Moves staged protocol effects to effects_: neighbour changes reach propagation, sends go
   // through the link queues, a Close flushes its link's queue first.
   void Settle(TimePoint now);

@@ -127,8 +127,8 @@ class BroadcastRun {
     report.live_nodes = static_cast<uint32_t>(live_.size());
     RefreshGraph();
     report.edges = graph_.edge_count();
-    sim_.SetMessageHook(
-        [this](uint32_t, uint32_t, TimePoint, const Message& message) { OnMessage(message); });
+    sim_.SetMessageHook([this](uint32_t, uint32_t, TimePoint, const Message& message,
+                               uint32_t bytes) { OnMessage(message, bytes); });
     sim_.SetAppEventHook(
         [this](uint32_t, TimePoint at, const AppEvent& event) { OnAppEvent(at, event); });
 
@@ -258,8 +258,7 @@ class BroadcastRun {
     return eccentricity_[v];
   }
 
-  void OnMessage(const Message& message) {
-    const uint32_t bytes = EstimatedWireBytes(message);
+  void OnMessage(const Message& message, uint32_t bytes) {
     if (const auto* packet = std::get_if<PacketMsg>(&message)) {
       ++traffic_.payload_messages;
       traffic_.payload_bytes += bytes;

@@ -188,7 +188,8 @@ void Simulator::SetAppEventHook(
 }
 
 void Simulator::SetMessageHook(
-    std::function<void(uint32_t from, uint32_t to, TimePoint at, const Message&)> hook) {
+    std::function<void(uint32_t from, uint32_t to, TimePoint at, const Message&, uint32_t bytes)>
+        hook) {
   message_hook_ = std::move(hook);
 }
 
@@ -330,8 +331,9 @@ bool Simulator::OnMessage(const SimEvent& event) {
     return false;
   }
   assert(Alive(to) && hot_[to].incarnation == conn.incarnation[side]);
-  if (message_hook_) message_hook_(conn.end[1 - side], to, now_, packets_[slot].message);
-  Received received{packets_[slot].from, std::move(packets_[slot].message)};
+  const Packet& packet = packets_[slot];
+  if (message_hook_) message_hook_(conn.end[1 - side], to, now_, packet.message, packet.bytes);
+  Received received{packet.from, std::move(packets_[slot].message), packet.bytes};
   FreePacket(slot);
   Feed(to, std::move(received));
   return true;
@@ -441,7 +443,8 @@ void Simulator::ApplySend(uint32_t index, Send& send) {
 #endif
   // The local end is open, so the bytes leave this host whatever becomes of them later:
   // serialisation is FIFO per direction, and a message waits for those before it.
-  const uint32_t bytes = EstimatedWireBytes(send.message);
+  // (Cores set `bytes`; a Send made elsewhere may not have.)
+  const uint32_t bytes = send.bytes != 0 ? send.bytes : EstimatedWireBytes(send.message);
   const int64_t start_ns = std::max(now_.ns, conn.busy_until_ns[dir]);
   conn.busy_until_ns[dir] = start_ns + links_.Serialisation(bytes).ns;
   const uint64_t written = ++conn.written[dir];
@@ -468,7 +471,7 @@ void Simulator::ApplySend(uint32_t index, Send& send) {
                conn.last_arrival_ns[dir]);
   conn.last_arrival_ns[dir] = arrival_ns;
   const uint32_t generation = conn.generation;
-  const uint32_t packet = AllocPacket(std::move(send.message), ids_[index]);
+  const uint32_t packet = AllocPacket(std::move(send.message), ids_[index], bytes);
   queue_.Push(arrival_ns, kMessage, ref.peer, packet, ref.conn, generation);
   ++counters_.messages;
   counters_.message_bytes += bytes;
@@ -631,18 +634,19 @@ uint32_t Simulator::AllocConnection() {
   return c;
 }
 
-uint32_t Simulator::AllocPacket(Message&& message, const NodeId& from) {
+uint32_t Simulator::AllocPacket(Message&& message, const NodeId& from, uint32_t bytes) {
   uint32_t slot = packet_free_;
   if (slot == kNoSlot) {
     assert(packets_.size() < kNoSlot);
     slot = static_cast<uint32_t>(packets_.size());
-    packets_.push_back(Packet{std::move(message), from, kNoSlot});
+    packets_.push_back(Packet{std::move(message), from, kNoSlot, bytes});
     return slot;
   }
   packet_free_ = packets_[slot].next_free;
   packets_[slot].message = std::move(message);
   packets_[slot].from = from;
   packets_[slot].next_free = kNoSlot;
+  packets_[slot].bytes = bytes;
   return slot;
 }
 

@@ -122,8 +122,10 @@ class Simulator {
   void SetAppEventHook(std::function<void(uint32_t node, TimePoint at, const AppEvent&)> hook);
   // Called for every message handed to a live node (after the link model: latency, loss,
   // partitions), before the node handles it; for traffic accounting (payload vs control).
+  // (`bytes`: the message's EstimatedWireBytes.)
   void SetMessageHook(
-      std::function<void(uint32_t from, uint32_t to, TimePoint at, const Message&)> hook);
+      std::function<void(uint32_t from, uint32_t to, TimePoint at, const Message&, uint32_t bytes)>
+          hook);
   // The verifier shared by every node that did not bring its own (memoized verdicts).
   const MemoPacketVerifier& verifier() const;
 
@@ -227,6 +229,7 @@ class Simulator {
     Message message;
     NodeId from;  // copied at send time, when the sender's id is hot
     uint32_t next_free;
+    uint32_t bytes = 0;  // EstimatedWireBytes(message)
   };
   struct DialFailure {
     std::string address;
@@ -275,7 +278,7 @@ class Simulator {
   // Before a new connection to `peer` comes up at `index`: retires a half-open one.
   void ReplaceStaleEnd(uint32_t index, uint32_t peer);
   uint32_t AllocConnection();
-  uint32_t AllocPacket(Message&& message, const NodeId& from);
+  uint32_t AllocPacket(Message&& message, const NodeId& from, uint32_t bytes);
   void FreePacket(uint32_t slot);
   bool Alive(uint32_t index) const { return hot_[index].core.has_value(); }
   std::string AddressOf(uint32_t index) const { return "sim:" + std::to_string(index); }
@@ -302,7 +305,7 @@ class Simulator {
 
   std::function<void(uint32_t)> hook_;
   std::function<void(uint32_t, TimePoint, const AppEvent&)> app_hook_;
-  std::function<void(uint32_t, uint32_t, TimePoint, const Message&)> message_hook_;
+  std::function<void(uint32_t, uint32_t, TimePoint, const Message&, uint32_t)> message_hook_;
   TimePoint now_;
   SimCounters counters_;
   bool budget_exhausted_ = false;

@@ -431,11 +431,13 @@ TEST(SimulatorTest, BroadcastIsDeliveredOnceAtEveryOtherNode) {
       ++delivered[node];
     }
   });
-  sim->SetMessageHook([&](uint32_t from, uint32_t to, TimePoint, const Message& message) {
-    EXPECT_NE(from, to);
-    EXPECT_TRUE(sim->alive(to));
-    if (std::holds_alternative<PacketMsg>(message)) ++payload_messages;
-  });
+  sim->SetMessageHook(
+      [&](uint32_t from, uint32_t to, TimePoint, const Message& message, uint32_t bytes) {
+        EXPECT_NE(from, to);
+        EXPECT_EQ(bytes, EstimatedWireBytes(message));  // computed once, at the sender
+        EXPECT_TRUE(sim->alive(to));
+        if (std::holds_alternative<PacketMsg>(message)) ++payload_messages;
+      });
   PublishRequest request;
   request.information_type = "threat_alert";
   request.payload = R"({"level":"high"})";
