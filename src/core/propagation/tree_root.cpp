@@ -500,18 +500,31 @@ void TreeRoot::Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anywa
   }
   // A node that starts to root a tree (any time: a neighbour went down) refreshes a period on.
   const bool was_root = RootsAnyTree();
-  // Urgent: a root, rank, distance or parent changed (a parent change too: the old and the new
-  // parent must hear it). Not: refresh numbers only.
-  bool changed = next.size() != trees_.size() || urgent_anyway;
-  bool urgent = changed;
-  for (size_t i = 0; !urgent && i < next.size(); ++i) {
-    const TreeRecord& a = next[i].mine;
-    const TreeRecord& b = trees_[i].mine;
-    urgent = a.root != b.root || a.root_rank != b.root_rank || a.dist != b.dist ||
-             next[i].parent != trees_[i].parent;
-    changed = changed || urgent || a.seq != b.seq || a.height != b.height ||
-              next[i].up != trees_[i].up || next[i].second_height != trees_[i].second_height ||
-              next[i].tallest_child != trees_[i].tallest_child;
+  // Every neighbour hears of a new root, rank, distance, parent (urgent: the old and the new
+  // parent must hear it too) or refresh number (not urgent). A new height matters to the parent
+  // alone, a new distance to the farthest node outside the subtree to the children alone: the
+  // round then goes to them only (a change deep in a tree climbs to its root, or runs down its
+  // subtree, rather than reaching every neighbour of every node on its way).
+  bool all = next.size() != trees_.size() || urgent_anyway;
+  bool urgent = all;
+  std::vector<Entry*>& owe = owe_;
+  owe.clear();
+  for (size_t i = 0; !all && i < next.size(); ++i) {
+    const Tree& a = next[i];
+    const Tree& b = trees_[i];
+    urgent = a.mine.root != b.mine.root || a.mine.root_rank != b.mine.root_rank ||
+             a.mine.dist != b.mine.dist || a.parent != b.parent;
+    all = urgent || a.mine.seq != b.mine.seq;
+    if (all) break;
+    if (a.mine.height != b.mine.height && !a.parent.IsZero()) {
+      if (Entry* e = Find(a.parent)) owe.push_back(e);
+    }
+    if (a.up != b.up || a.second_height != b.second_height || a.tallest_child != b.tallest_child) {
+      for (Entry& e : entries_) {
+        const int k = e.heard ? e.Index(a.tag, i) : -1;
+        if (k >= 0 && ((e.parent_bits >> k) & 1u) != 0) owe.push_back(&e);
+      }
+    }
   }
   trees_.swap(next);  // (`next` keeps the old buffer: OnBeacon's scratch reuses it)
   for (size_t i = 0; i < trees_.size(); ++i) tags_[i] = trees_[i].tag;
@@ -521,9 +534,16 @@ void TreeRoot::Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anywa
       expiry_at_ = std::min(expiry_at_, t.fresh_at + config_.tree_root_timeout);
   }
   if (!was_root && RootsAnyTree()) next_refresh_at_ = NextRefresh(now);
-  if (changed) {
-    Schedule(now, urgent);
+  if (all || !owe.empty()) Schedule(now, urgent);  // (before the flags: it reads them)
+  if (all) {
     changed_ = true;
+  } else {
+    for (Entry* e : owe) {
+      if (!e->owed) {
+        e->owed = true;
+        ++owed_;
+      }
+    }
   }
 }
 

@@ -17,9 +17,10 @@
 //   A node keeps the trees of the tree_count highest (rank, id) roots it hears of, itself
 //   included; the first is the primary tree.
 // - Beacons. A node sends TreeBeacon{a TreeRecord{root, root's rank, root's refresh number, own
-//   distance, parent?, height, up} per tree} to every neighbour when any of it changes and to
-//   each new neighbour: within a millisecond when a root, rank, distance or parent changed, within
-//   a tenth of a refresh period when only refresh numbers, heights or `up` did (rounds at least
+//   distance, parent?, height, up} per tree} to each new neighbour, and to every neighbour when a
+//   root, rank, distance or parent changed (within a millisecond) or a refresh number did (within
+//   a tenth of a refresh period); a new height goes to the tree's parent alone and a new `up` to
+//   its children alone, the only neighbours that read them (rounds at least
 //   tree_update_min_interval apart). Its distance is 1 + the least distance a neighbour
 //   advertises for the same root; its parent is that neighbour (ties: the lighter link). The
 //   record to the parent says so, so both ends of a tree link know it is one.
@@ -242,6 +243,7 @@ class TreeRoot {
   std::vector<Candidate> scratch_;  // Recompute's, kept to save allocations
   std::vector<TreeRecord> before_;  // OnBeacon's: a neighbour's previous records
   std::vector<Tree> next_;          // OnBeacon's: the trees it changes
+  std::vector<Entry*> owe_;         // Commit's: the neighbours a round must reach
   bool changed_ = false;            // a record changed since the last round
   uint32_t owed_ = 0;               // entries with `owed` set
   TimePoint next_round_at_;
