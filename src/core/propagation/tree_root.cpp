@@ -169,9 +169,17 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     }
     return -1;
   };
-  next_ = trees_;
+  next_ = trees_;  // kept sorted by (rank, root), best first, as trees_ is
   bool any = false;
-  bool reorder = false;
+  auto find_next = [&](uint64_t tag) -> std::optional<size_t> {
+    for (size_t j = 0; j < next_.size(); ++j) {
+      if (next_[j].tag == tag) return j;
+    }
+    return std::nullopt;
+  };
+  auto by_rank = [](const Tree& a, const Tree& b) {
+    return std::tie(a.mine.root_rank, a.mine.root) > std::tie(b.mine.root_rank, b.mine.root);
+  };
   // Chooses tree j's parent again; false if only the full recomputation can settle it.
   auto evaluate = [&](size_t j) {
     Tree& t = next_[j];
@@ -180,7 +188,8 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     if (t.mine.root == self_) return true;
     // The distance grew without a newer refresh number (the hold is the full pass's to place),
     // or the newest refresh number or rank we know was this neighbour's alone.
-    return !(t.mine.seq == trees_[j].mine.seq && t.mine.dist > trees_[j].mine.dist) &&
+    const std::optional<size_t> was = FindTree(t.tag);
+    return !(was && t.mine.seq == trees_[*was].mine.seq && t.mine.dist > trees_[*was].mine.dist) &&
            seen.seq == t.mine.seq && seen.rank == t.mine.root_rank;
   };
   for (size_t i = 0; i < n; ++i) {
@@ -188,36 +197,61 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     const int k = old_index(entry->tags[i], i);
     const TreeRecord* old = k < 0 ? nullptr : &before_[static_cast<size_t>(k)];
     if (old != nullptr && r == *old) continue;
-    const std::optional<size_t> j = FindTree(entry->tags[i]);
+    const std::optional<size_t> j = find_next(entry->tags[i]);
     if (!j) {
       // A root we do not keep: it may deserve a place now (one new here, held until a newer
-      // refresh, no longer remembered as dead, fewer trees than tree_count).
-      const Tree& last = trees_.back();
-      if (r.dist + 1 <= config_.tree_dist_max &&
-          (trees_.size() < config_.tree_count ||
-           std::tie(r.root_rank, r.root) > std::tie(last.mine.root_rank, last.mine.root))) {
+      // refresh, no longer remembered as dead, fewer trees than tree_count). It takes the
+      // place of the last tree if it outranks it with the newest refresh number and rank any
+      // neighbour gives it (what the full recomputation would take), and is neither dead nor
+      // held; anything less plain is the full recomputation's.
+      const Tree& last = next_.back();
+      if (r.dist + 1 > config_.tree_dist_max ||
+          (next_.size() >= config_.tree_count &&
+           std::tie(r.root_rank, r.root) <= std::tie(last.mine.root_rank, last.mine.root))) {
+        continue;
+      }
+      if (r.root == self_) {  // (our own rank is ours to say)
         Recompute(now);
         return;
       }
+      if (IsDead(r.root, now)) continue;
+      Tree fresh;
+      fresh.tag = entry->tags[i];
+      fresh.mine.root = r.root;
+      fresh.mine.root_rank = r.root_rank;
+      fresh.mine.seq = r.seq;
+      Seen seen;
+      if (!Evaluate(i, fresh, &seen) || seen.seq != r.seq || seen.rank != r.root_rank) {
+        Recompute(now);
+        return;
+      }
+      if (IsHeld(r.root, r.seq, now)) continue;
+      next_.insert(std::upper_bound(next_.begin(), next_.end(), fresh, by_rank), fresh);
+      if (next_.size() > config_.tree_count) next_.pop_back();
+      any = true;
       continue;
     }
-    Tree& t = next_[*j];
-    if (t.mine.root != r.root) continue;  // (a tag names a root: Entry::Index)
-    if (r.root != self_ && ((r.seq > t.mine.seq && r.root_rank != t.mine.root_rank) ||
-                            (r.seq == t.mine.seq && r.root_rank > t.mine.root_rank))) {
+    size_t at = *j;
+    if (next_[at].mine.root != r.root) continue;  // (a tag names a root: Entry::Index)
+    const TreeRecord& known = next_[at].mine;
+    if (r.root != self_ && ((r.seq > known.seq && r.root_rank != known.root_rank) ||
+                            (r.seq == known.seq && r.root_rank > known.root_rank))) {
       // The root's rank as of its newest refresh is not the one we know. A rise keeps the root
       // among the trees we keep (the common case while a network grows: hubs gain links); a
       // fall may change which are kept.
-      if (r.root_rank < t.mine.root_rank) {
+      if (r.root_rank < known.root_rank) {
         Recompute(now);
         return;
       }
-      t.mine.root_rank = r.root_rank;
-      reorder =
-          reorder || (*j > 0 && std::tie(next_[*j - 1].mine.root_rank, next_[*j - 1].mine.root) <
-                                    std::tie(r.root_rank, r.root));
+      next_[at].mine.root_rank = r.root_rank;
       any = true;
+      if (at > 0 && by_rank(next_[at], next_[at - 1])) {
+        // A rise: the tree moves up, the others keep their order.
+        std::stable_sort(next_.begin(), next_.begin() + static_cast<ptrdiff_t>(at) + 1, by_rank);
+        at = *find_next(entry->tags[i]);
+      }
     }
+    Tree& t = next_[at];
     if (r.seq > t.mine.seq && r.root != self_ && r.dist + 1 <= config_.tree_dist_max) {
       t.mine.seq = r.seq;  // (other neighbours' records may be stale now)
     } else if (old != nullptr) {
@@ -241,7 +275,7 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
       }
     }
     any = true;
-    if (!evaluate(*j)) {
+    if (!evaluate(at)) {
       Recompute(now);
       return;
     }
@@ -249,18 +283,13 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
   // Trees the neighbour no longer lists: it no longer counts as their parent or child here.
   for (size_t k = 0; k < old_count; ++k) {
     if (entry->Index(old_tags[k], k) >= 0) continue;
-    const std::optional<size_t> j = FindTree(old_tags[k]);
+    const std::optional<size_t> j = find_next(old_tags[k]);
     if (!j || next_[*j].mine.root != before_[k].root) continue;
     any = true;
     if (!evaluate(*j)) {
       Recompute(now);
       return;
     }
-  }
-  if (reorder) {
-    std::sort(next_.begin(), next_.end(), [](const Tree& a, const Tree& b) {
-      return std::tie(a.mine.root_rank, a.mine.root) > std::tie(b.mine.root_rank, b.mine.root);
-    });
   }
   if (any) Commit(now, std::move(next_));
 }
