@@ -47,7 +47,7 @@ struct BroadcastFlags {
   std::string graft_timeout_ms = "2000";
   std::string ihave_batch_ms = "500";
   std::string optimization_threshold = "0";
-  std::string trees = "8";
+  std::string trees = "16";
   std::string fanout = "4";
   bool json = false;
   std::string csv_path;

@@ -98,7 +98,7 @@ void Broadcast::Announce(TimePoint now, PeerState& peer, const PacketId& id, uin
 void Broadcast::Spread(TimePoint now, const NodeId& from, const PacketMsg& packet,
                        const Membership& membership, Rng& rng, Out& out, const PathMax* arrived) {
   const PacketBody& body = *packet.body;
-  missing_.erase(body.id);
+  if (!missing_.empty()) missing_.erase(body.id);
   // The first copy's link is not made eager here (Plumtree does): a first copy on a lazy link
   // is a graft answer (already eager) or a push that crossed our Prune, and turning such a link
   // eager on our side alone would leave it one-sided (we push, the peer only announces).

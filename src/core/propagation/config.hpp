@@ -48,7 +48,7 @@ struct PropagationConfig {
   uint32_t tree_dist_max = 64;
   // Trees kept at once (1..16), rooted at the best-ranked nodes; each broadcast follows the tree
   // whose root is nearest its origin (tree_root.hpp, "Several trees").
-  uint32_t tree_count = 8;
+  uint32_t tree_count = 16;
   // gossip baseline: neighbours each packet is pushed to.
   uint32_t gossip_fanout = 4;
 

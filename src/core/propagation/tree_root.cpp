@@ -45,24 +45,25 @@ uint64_t TreeRoot::Tag(const NodeId& root) {
 
 int TreeRoot::Entry::Index(uint64_t tag, size_t hint) const {
   // Neighbours list the trees in much the same order as we do: look at the same place first.
-  if (hint < count && tags[hint] == tag) return static_cast<int>(hint);
+  if (hint < count && hot[hint].tag == tag) return static_cast<int>(hint);
   for (size_t i = 0; i < count; ++i) {
-    if (tags[i] == tag) return static_cast<int>(i);
+    if (hot[i].tag == tag) return static_cast<int>(i);
   }
   return -1;
-}
-
-const TreeRecord* TreeRoot::Entry::Record(uint64_t tag, size_t hint) const {
-  const int i = Index(tag, hint);
-  return i < 0 ? nullptr : &beacon.trees[static_cast<size_t>(i)];
 }
 
 void TreeRoot::Entry::Index() {
   count = static_cast<uint8_t>(beacon.trees.size());
   parent_bits = 0;
   for (size_t i = 0; i < count; ++i) {
-    tags[i] = Tag(beacon.trees[i].root);
-    if (beacon.trees[i].parent) parent_bits |= static_cast<uint16_t>(1u << i);
+    const TreeRecord& r = beacon.trees[i];
+    hot[i] = Hot{Tag(r.root),
+                 r.seq,
+                 r.root_rank,
+                 static_cast<uint16_t>(std::min(r.dist, kFar)),
+                 static_cast<uint8_t>(std::min(r.height, kHeightMax)),
+                 static_cast<uint8_t>(std::min(r.up, kHeightMax))};
+    if (r.parent) parent_bits |= static_cast<uint16_t>(1u << i);
   }
 }
 
@@ -141,7 +142,8 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
   const bool was_heard = entry->heard;
   const uint32_t old_degree_rank = entry->beacon.degree_rank;
   const size_t old_count = was_heard ? entry->count : 0;
-  const std::array<uint64_t, TreeBeacon::kTreesMax> old_tags = entry->tags;
+  std::array<uint64_t, TreeBeacon::kTreesMax> old_tags{};
+  for (size_t k = 0; k < old_count; ++k) old_tags[k] = entry->hot[k].tag;
   before_.swap(entry->beacon.trees);  // (both keep their buffers: no allocation per beacon)
   entry->beacon.trees.assign(beacon.trees.begin(),
                              beacon.trees.begin() + static_cast<ptrdiff_t>(n));
@@ -194,10 +196,10 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
   };
   for (size_t i = 0; i < n; ++i) {
     const TreeRecord& r = entry->beacon.trees[i];
-    const int k = old_index(entry->tags[i], i);
+    const int k = old_index(entry->hot[i].tag, i);
     const TreeRecord* old = k < 0 ? nullptr : &before_[static_cast<size_t>(k)];
     if (old != nullptr && r == *old) continue;
-    const std::optional<size_t> j = find_next(entry->tags[i]);
+    const std::optional<size_t> j = find_next(entry->hot[i].tag);
     if (!j) {
       // A root we do not keep: it may deserve a place now (one new here, held until a newer
       // refresh, no longer remembered as dead, fewer trees than tree_count). It takes the
@@ -216,7 +218,7 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
       }
       if (IsDead(r.root, now)) continue;
       Tree fresh;
-      fresh.tag = entry->tags[i];
+      fresh.tag = entry->hot[i].tag;
       fresh.mine.root = r.root;
       fresh.mine.root_rank = r.root_rank;
       fresh.mine.seq = r.seq;
@@ -248,7 +250,7 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
       if (at > 0 && by_rank(next_[at], next_[at - 1])) {
         // A rise: the tree moves up, the others keep their order.
         std::stable_sort(next_.begin(), next_.begin() + static_cast<ptrdiff_t>(at) + 1, by_rank);
-        at = *find_next(entry->tags[i]);
+        at = *find_next(entry->hot[i].tag);
       }
     }
     Tree& t = next_[at];
@@ -298,9 +300,10 @@ uint32_t TreeRoot::PeerDist(size_t tree, const NodeId& peer, size_t* cursor) con
   const Tree& t = trees_[tree];
   const Entry* entry = cursor != nullptr ? Walk(peer, *cursor) : Find(peer);
   if (entry == nullptr || !entry->heard) return kFar;
-  const TreeRecord* r = entry->Record(t.tag, tree);
-  if (r == nullptr || r->seq + 2 < t.mine.seq) return kFar;
-  return r->dist;
+  const int i = entry->Index(t.tag, tree);
+  if (i < 0) return kFar;
+  const Entry::Hot& r = entry->hot[static_cast<size_t>(i)];
+  return r.seq + 2 < t.mine.seq ? kFar : r.dist;
 }
 
 bool TreeRoot::IsTreeLink(size_t tree, const NodeId& peer) const {
@@ -308,8 +311,8 @@ bool TreeRoot::IsTreeLink(size_t tree, const NodeId& peer) const {
   if (peer == t.parent && !t.parent.IsZero()) return true;
   const Entry* entry = Find(peer);
   if (entry == nullptr || !entry->heard) return false;
-  const TreeRecord* r = entry->Record(t.tag, tree);
-  return r != nullptr && r->parent;
+  const int i = entry->Index(t.tag, tree);
+  return i >= 0 && entry->Parent(i);
 }
 
 std::optional<bool> TreeRoot::TreeLinkOf(size_t tree, const NodeId& peer, size_t* cursor) const {
@@ -319,7 +322,7 @@ std::optional<bool> TreeRoot::TreeLinkOf(size_t tree, const NodeId& peer, size_t
   if (entry == nullptr || !entry->heard) return std::nullopt;
   const int i = entry->Index(t.tag, tree);
   if (i < 0) return std::nullopt;
-  return ((entry->parent_bits >> i) & 1u) != 0;
+  return entry->Parent(i);
 }
 
 std::optional<size_t> TreeRoot::FindTree(uint64_t tag) const {
@@ -384,12 +387,12 @@ void TreeRoot::Recompute(TimePoint now) {
       // Neighbours list the same roots in much the same order: try the same place first.
       auto c = candidates.begin() + static_cast<ptrdiff_t>(std::min(i + 1, candidates.size()));
       // (A tag names a root: Entry::Index.)
-      if (c == candidates.end() || c->tag != e.tags[i]) {
+      if (c == candidates.end() || c->tag != e.hot[i].tag) {
         c = std::find_if(candidates.begin(), candidates.end(),
-                         [&](const Candidate& c) { return c.tag == e.tags[i]; });
+                         [&](const Candidate& c) { return c.tag == e.hot[i].tag; });
       }
       if (c == candidates.end()) {
-        candidates.push_back(Candidate{r.root, e.tags[i], r.root_rank, r.seq});
+        candidates.push_back(Candidate{r.root, e.hot[i].tag, r.root_rank, r.seq});
       } else if (c != candidates.begin()) {  // (our own record is ours to say)
         if (r.seq > c->seq) {
           c->seq = r.seq;
@@ -459,15 +462,16 @@ bool TreeRoot::Evaluate(size_t hint, Tree& t, Seen* seen) const {
   // link. Height: 1 + the tallest child's (children: neighbours that say we are their parent).
   const bool root = t.mine.root == self_;
   const Entry* up = nullptr;
-  const TreeRecord* up_record = nullptr;
+  const Entry::Hot* up_record = nullptr;
   uint32_t tallest = 0;
   uint32_t second = 0;
   NodeId tallest_child;
   for (const Entry& e : entries_) {
     if (!e.heard) continue;
-    const TreeRecord* r = e.Record(t.tag, hint);
-    if (r == nullptr) continue;
-    if (seen != nullptr && r->dist + 1 <= config_.tree_dist_max) {
+    const int i = e.Index(t.tag, hint);
+    if (i < 0) continue;
+    const Entry::Hot* r = &e.hot[static_cast<size_t>(i)];
+    if (seen != nullptr && r->dist + 1u <= config_.tree_dist_max) {
       // (What Recompute takes for the root's candidacy.)
       if (r->seq > seen->seq) {
         *seen = Seen{r->seq, r->root_rank};
@@ -476,8 +480,8 @@ bool TreeRoot::Evaluate(size_t hint, Tree& t, Seen* seen) const {
       }
     }
     if (r->seq + 2 < t.mine.seq) continue;
-    if (r->parent) {
-      const uint32_t h = std::min(r->height + 1, kHeightMax);
+    if (e.Parent(i)) {
+      const uint32_t h = std::min<uint32_t>(r->height + 1u, kHeightMax);
       if (h > tallest) {
         second = tallest;
         tallest = h;
@@ -486,7 +490,7 @@ bool TreeRoot::Evaluate(size_t hint, Tree& t, Seen* seen) const {
         second = h;
       }
     }
-    if (root || r->dist + 1 > config_.tree_dist_max) continue;
+    if (root || r->dist + 1u > config_.tree_dist_max) continue;
     if (up == nullptr || r->dist < up_record->dist ||
         (r->dist == up_record->dist && e.link_hash < up->link_hash)) {
       up = &e;
@@ -551,7 +555,7 @@ void TreeRoot::Commit(TimePoint now, std::vector<Tree>&& next, bool urgent_anywa
     if (a.up != b.up || a.second_height != b.second_height || a.tallest_child != b.tallest_child) {
       for (Entry& e : entries_) {
         const int k = e.heard ? e.Index(a.tag, i) : -1;
-        if (k >= 0 && ((e.parent_bits >> k) & 1u) != 0) owe.push_back(&e);
+        if (k >= 0 && e.Parent(k)) owe.push_back(&e);
       }
     }
   }
@@ -615,8 +619,7 @@ void TreeRoot::OnTick(TimePoint now, Out& out) {
         TreeRecord r = t.mine;
         r.parent = e.peer == t.parent;
         r.up = 0;
-        if (const TreeRecord* theirs = e.heard ? e.Record(t.tag, j) : nullptr;
-            theirs != nullptr && theirs->parent) {
+        if (const int k = e.heard ? e.Index(t.tag, j) : -1; k >= 0 && e.Parent(k)) {
           // A child: the farthest node outside its subtree is through us.
           const uint32_t others = e.peer == t.tallest_child ? t.second_height : t.mine.height;
           r.up = std::min(1 + std::max(t.up, others), kHeightMax);

@@ -157,14 +157,24 @@ class TreeRoot {
     uint8_t count = 0;         // beacon.trees.size()
     bool heard = false;        // a beacon came since the link is up
     bool owed = true;          // has not been sent our beacon since the link came up
-    std::array<uint64_t, TreeBeacon::kTreesMax> tags{};  // Tag(root) of each of beacon.trees
+    // What Evaluate, PeerDist and the rounds read of each of beacon.trees, beside its tag: one
+    // cache line or two of the entry itself rather than a pointer to follow to the records.
+    struct Hot {
+      uint64_t tag = 0;  // Tag(root)
+      uint64_t seq = 0;
+      uint32_t root_rank = 0;
+      uint16_t dist = 0;
+      uint8_t height = 0;  // (heights and `up` are at most kHeightMax)
+      uint8_t up = 0;
+    };
+    std::array<Hot, TreeBeacon::kTreesMax> hot{};
     TreeBeacon beacon;
     // The index of the record of the tree whose root has tag `tag`, looked for at index `hint`
     // first; -1 if none. (A tag is 64 bits of a root's id, itself a hash: two roots share one
     // only by a 2^-64 chance, or by grinding 2^64 keys.)
     int Index(uint64_t tag, size_t hint) const;
-    const TreeRecord* Record(uint64_t tag, size_t hint) const;
-    // Refreshes tags, parent_bits and count from beacon.trees.
+    bool Parent(int index) const { return ((parent_bits >> index) & 1u) != 0; }
+    // Refreshes hot, parent_bits and count from beacon.trees.
     void Index();
   };
   struct Tree {

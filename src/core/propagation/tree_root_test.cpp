@@ -57,7 +57,8 @@ class Net {
  public:
   Net(const Net&) = delete;
   Net& operator=(const Net&) = delete;
-  explicit Net(size_t n, uint64_t salt = 0, uint32_t tree_count = 8) : adj_(n), alive_(n, true) {
+  explicit Net(size_t n, uint64_t salt = 0, uint32_t tree_count = PropagationConfig{}.tree_count)
+      : adj_(n), alive_(n, true) {
     config_.tree_refresh_period = Seconds(5);
     config_.tree_root_timeout = Seconds(20);
     config_.tree_count = tree_count;
@@ -393,14 +394,15 @@ TEST(TreeRootTest, EveryNodeKeepsTheBestRankedTreesAndKnowsItsEccentricityInEach
     Net net(300, seed);
     GrowAndRun(net, seed, Seconds(12));
     const std::vector<size_t> order = net.RankOrder();
-    for (size_t j = 0; j < 8; ++j) {
+    const size_t kept = PropagationConfig{}.tree_count;  // the default, 16
+    for (size_t j = 0; j < kept; ++j) {
       SCOPED_TRACE(j);
       const size_t root = order[j];
       const std::vector<uint32_t> dist = net.Bfs(root);
       const std::vector<uint32_t> ecc = net.TreeEccentricities(j);
       for (size_t i = 0; i < net.size(); ++i) {
         const TreeRoot& t = net.node(i);
-        ASSERT_EQ(t.tree_count(), 8u);
+        ASSERT_EQ(t.tree_count(), kept);
         ASSERT_EQ(t.record(j).root, net.id(root)) << "node " << i;
         ASSERT_EQ(t.record(j).dist, dist[i]) << "node " << i;
         if (i != root) {
