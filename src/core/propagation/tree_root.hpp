@@ -35,7 +35,7 @@
 //   two refreshes is stale and is ignored. Distances above tree_dist_max are not accepted, which
 //   bounds counting to infinity.
 //
-// Several trees (tree_count, 8 by default). A tree from one root bounds a broadcast's path by
+// Several trees (tree_count, 16 by default). A tree from one root bounds a broadcast's path by
 // d(source, root) + the root's eccentricity, and on a scale-free graph a few peripheral nodes
 // make every hub's eccentricity one more than most nodes need: measured on 10,000-node graphs,
 // 15-20% of sources then had a node 3 hops beyond their own eccentricity. So a node keeps the
@@ -43,8 +43,8 @@
 // carries a record per tree, and a root ranked below the k-th a node knows is dropped there;
 // once ranks settle the same k roots are kept everywhere). A broadcast follows one tree, the
 // one in which its origin's eccentricity is least (PacketMsg::tree names it; BestTree): its last
-// delivery comes exactly that many hops out, and with 8 trees the share of sources 3 hops over
-// their own eccentricity fell to ~0.1% (see docs/PROTOCOL.md, "The broadcast trees"). Still one
+// delivery comes exactly that many hops out: with 8 trees 1 source in 900 was still 3 hops over
+// its own eccentricity, with 16 none in three 10,000-node runs (docs/PERFORMANCE.md). Still one
 // tree per packet: no redundant copies (with real latencies a redundant copy that arrives first
 // often took more hops, and it would then be the one forwarded).
 //
