@@ -146,6 +146,10 @@ class TreeRoot {
   // The per-link tie-breaker, the same at both ends: a hash of the two ids (48 bits).
   static uint64_t LinkHash(const NodeId& a, const NodeId& b);
   const Counters& counters() const { return counters_; }
+  // Test support: recomputes every tree from the neighbours' records alone. The beacon fast path
+  // must always leave what this leaves (tree_root_test.cpp checks it on growing and failing
+  // networks).
+  void RecomputeForTest(TimePoint now) { Recompute(now); }
 
  private:
   // What a neighbour said. The parts every forwarded packet reads (the tags of its trees and

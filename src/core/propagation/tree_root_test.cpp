@@ -176,6 +176,8 @@ class Net {
   }
 
   const TreeRoot& node(size_t i) const { return nodes_[i]; }
+  TimePoint now() const { return now_; }
+  bool alive(size_t i) const { return alive_[i]; }
   const NodeId& id(size_t i) const { return ids_[i]; }
   const std::vector<std::vector<size_t>>& adj() const { return adj_; }
   size_t size() const { return nodes_.size(); }
@@ -237,6 +239,59 @@ TEST(TreeRootTest, ScaleFreeGraphsConvergeToAShortestPathTreeFromTheTopRankedNod
     Net net(300, seed);
     GrowAndRun(net, seed, Seconds(5));
     net.ExpectShortestPathTree(net.ExpectedRoot());
+  }
+}
+
+// The beacon fast path (OnBeacon re-evaluates only the trees a beacon changes, takes new roots
+// and rank rises in place) must leave every node exactly where a full recomputation from its
+// neighbours' records would: checked for every node every 100 ms while a network grows node by
+// node, and while it heals after a fifth of it crashes.
+TEST(TreeRootTest, TheBeaconFastPathAgreesWithAFullRecomputation) {
+  auto expect_agreement = [](const Net& net, const char* phase) {
+    for (size_t i = 0; i < net.size(); ++i) {
+      if (!net.alive(i)) continue;
+      const TreeRoot& fast = net.node(i);
+      TreeRoot full = fast;
+      full.RecomputeForTest(net.now());
+      ASSERT_EQ(full.tree_count(), fast.tree_count()) << phase << ", node " << i;
+      for (size_t j = 0; j < fast.tree_count(); ++j) {
+        const TreeRecord& a = fast.record(j);
+        const TreeRecord& b = full.record(j);
+        ASSERT_EQ(std::tie(a.root, a.root_rank, a.seq, a.dist, a.height),
+                  std::tie(b.root, b.root_rank, b.seq, b.dist, b.height))
+            << phase << ", node " << i << ", tree " << j << " at " << net.now().seconds() << " s";
+        ASSERT_EQ(fast.parent(j), full.parent(j)) << phase << ", node " << i << ", tree " << j;
+        ASSERT_EQ(fast.TreeEccentricity(j), full.TreeEccentricity(j)) << phase << ", node " << i;
+      }
+    }
+  };
+  for (uint64_t seed = 1; seed <= 2; ++seed) {
+    SCOPED_TRACE(seed);
+    Net net(200, seed);
+    Rng rng(seed);
+    std::vector<size_t> ends;  // preferential attachment, as GrowScaleFree, one node at a time
+    net.Link(0, 1);
+    ends = {0, 1};
+    for (size_t v = 2; v < net.size(); ++v) {
+      std::set<size_t> picked;
+      while (picked.size() < std::min<size_t>(2, v)) picked.insert(ends[rng.Uniform(ends.size())]);
+      for (size_t u : picked) {
+        net.Link(v, u);
+        ends.push_back(u);
+        ends.push_back(v);
+      }
+      net.Run(Milliseconds(20));
+      if (v % 5 == 0) expect_agreement(net, "growing");
+    }
+    for (int step = 0; step < 30; ++step) {
+      net.Run(Milliseconds(100));
+      expect_agreement(net, "settling");
+    }
+    for (size_t k = 0; k < net.size() / 5; ++k) net.Kill(1 + rng.Uniform(net.size() - 1));
+    for (int step = 0; step < 100; ++step) {
+      net.Run(Milliseconds(100));
+      expect_agreement(net, "after the crash");
+    }
   }
 }
 
