@@ -157,13 +157,14 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
     return;
   }
   // Most beacons change a few records of trees we keep (a refresh wave, a distance, parent,
-  // height or rank) or list a root we do not keep and that ranks below ours: only the trees
-  // whose records changed need their parent chosen again, the set of trees we keep stays (a
-  // kept root whose rank rises stays kept; the trees are sorted again). Anything that may change
-  // the set (a root that deserves a place, a rank that fell, a tree no neighbour qualifies as
-  // parent for, a distance that would grow) takes the full recomputation. Each tree evaluated
-  // here ends with the root's newest refresh number and rank among the neighbours' records,
-  // as the full recomputation would have it.
+  // height or rank), add or drop a few roots, or list a root we do not keep and that ranks below
+  // ours: only the trees whose records changed need their parent chosen again. A kept root whose
+  // rank rises stays kept (its tree moves up); a root that outranks our last tree takes its
+  // place. Anything else that may change which trees are kept (a rank that fell, a tree no
+  // neighbour qualifies as parent for, a distance that would grow, our own rank) takes the full
+  // recomputation. Each tree evaluated here ends with the root's newest refresh number and rank
+  // among the neighbours' records, as the full recomputation would have it; a test checks that
+  // the two always agree (TheBeaconFastPathAgreesWithAFullRecomputation).
   auto old_index = [&](uint64_t tag, size_t hint) -> int {
     if (hint < old_count && old_tags[hint] == tag) return static_cast<int>(hint);
     for (size_t k = 0; k < old_count; ++k) {
@@ -270,7 +271,7 @@ void TreeRoot::OnBeacon(TimePoint now, const NodeId& from, const TreeBeacon& bea
         // A newer refresh number, a rank we already know, a height that is not ours to count:
         // nothing we derive changes, but for the farthest node outside our subtree.
         if (from == t.parent && !stale && r.up != old->up) {
-          t.up = r.up;
+          t.up = std::min(r.up, kHeightMax);  // (as Entry::Hot keeps it)
           any = true;
         }
         continue;
