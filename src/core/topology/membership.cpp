@@ -103,8 +103,9 @@ std::vector<NodeId> Membership::ActivePeerIds() const {
 }
 
 void Membership::SendMessage(const NodeId& peer, Message message, Out& out) {
-  if (Link* l = FindLinkMut(peer)) l->bytes_out_window += EstimatedWireBytes(message);
-  out.push_back(Send{peer, std::move(message)});
+  const uint32_t bytes = EstimatedWireBytes(message);  // (the Send carries it: counted once)
+  if (Link* l = FindLinkMut(peer)) l->bytes_out_window += bytes;
+  out.push_back(Send{peer, std::move(message), kControlPriority, false, bytes});
 }
 
 bool Membership::NoteTraffic(TimePoint now, const NodeId& peer, uint32_t bytes) {
